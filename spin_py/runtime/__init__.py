@@ -1,0 +1,1 @@
+"""Runtime: engine, compile cache, linker assembly, per-request state and execution."""

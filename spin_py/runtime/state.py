@@ -1,0 +1,105 @@
+"""Per-request state, reached by host functions through a context variable.
+
+The executor creates one `RequestState` per request (per Store), sets it with `bind()` in the
+worker thread that runs the guest, and every host function reads it with `current()`. Interfaces
+keep their own per-request data as typed extensions: `state.ext(HttpState)` creates the
+extension on first use. No module-level dicts keyed by request.
+
+Blocking host calls wait on `state.wakeup` (a condition variable): whatever may make a pollable
+ready (the event loop delivering body bytes, a timer) calls `state.notify()`. Waits end at the
+request deadline with a `HostTrap`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from spin_py.runtime.context import ComponentContext
+from spin_py.runtime.table import HostTrap, ResourceTable
+
+E = TypeVar("E")
+
+_CURRENT: ContextVar[RequestState] = ContextVar("spin_py_request_state")
+
+
+@dataclass
+class RequestState:
+    """Everything host functions need to know about the request their guest is serving."""
+
+    component: ComponentContext
+    loop: asyncio.AbstractEventLoop
+    deadline: float | None = None
+    """`time.monotonic()` value after which blocking host calls give up (None: never)."""
+    table: ResourceTable = field(default_factory=ResourceTable)
+    wakeup: threading.Condition = field(default_factory=threading.Condition)
+    _ext: dict[type, Any] = field(default_factory=dict)
+
+    def ext(self, cls: type[E], factory: Callable[[], E] | None = None) -> E:
+        """This request's extension of type `cls`, created with `factory` (or `cls()`) once."""
+        value = self._ext.get(cls)
+        if value is None:
+            value = factory() if factory is not None else cls()
+            self._ext[cls] = value
+        return value  # type: ignore[no-any-return]
+
+    @property
+    def component_id(self) -> str:
+        return self.component.id
+
+    def has_ext(self, cls: type) -> bool:
+        return cls in self._ext
+
+    def notify(self) -> None:
+        """Wake every host call blocked in `wait_until` (callable from any thread)."""
+        with self.wakeup:
+            self.wakeup.notify_all()
+
+    def wait_until(self, ready: Callable[[], bool], until: float | None = None) -> bool:
+        """Block the guest thread until `ready()` is true or `until` (monotonic) passes.
+
+        Returns `ready()`'s last value. Raises `HostTrap` when the request deadline passes.
+        """
+        with self.wakeup:
+            while True:
+                if ready():
+                    return True
+                now = time.monotonic()
+                if self.deadline is not None and now >= self.deadline:
+                    raise HostTrap("request deadline exceeded while blocked in a host call")
+                if until is not None and now >= until:
+                    return False
+                limits = [t for t in (until, self.deadline) if t is not None]
+                timeout = min(limits) - now if limits else None
+                self.wakeup.wait(timeout)
+
+    def run_coroutine(self, coro: Any) -> Any:
+        """Run `coro` on the event loop from the guest thread and wait for its result."""
+        fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        fut.add_done_callback(lambda _f: self.notify())
+        self.wait_until(fut.done)
+        return fut.result()
+
+
+def current() -> RequestState:
+    """The state of the request whose guest is running in this thread."""
+    try:
+        return _CURRENT.get()
+    except LookupError:
+        raise HostTrap("host function called outside of a request") from None
+
+
+@contextlib.contextmanager
+def bind(state: RequestState) -> Iterator[RequestState]:
+    """Make `state` current for the duration of the block (in the guest's thread)."""
+    token = _CURRENT.set(state)
+    try:
+        yield state
+    finally:
+        _CURRENT.reset(token)

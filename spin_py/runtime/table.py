@@ -1,0 +1,127 @@
+"""The per-request resource table: guest-visible handles (`rep` integers) to host objects.
+
+Every WIT resource the host defines gets a `ResourceKind` (a stable integer tag, the
+`wasmtime.component.ResourceType.host(tag)` wasmtime checks handles against). Host functions use:
+
+- `push(obj, kind)` to hand the guest a new `own<T>` (returns the `ResourceHost` to return);
+- `get(store, handle, cls)` for a `borrow<T>` parameter (ends the borrow, as wasmtime requires);
+- `take(store, handle, cls)` for an `own<T>` parameter (ownership moves to the host);
+- `drop(rep)` is what the resource destructor registered with the linker calls.
+
+Misuse (unknown handle, wrong resource type) raises `HostTrap`: the guest call traps.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from wasmtime.component import ResourceAny, ResourceHost, ResourceType
+
+T = TypeVar("T")
+
+
+class HostTrap(Exception):
+    """Raised by a host function to trap the guest (misuse, host bug, deadline)."""
+
+
+@runtime_checkable
+class Droppable(Protocol):
+    """Host objects that need to react when the guest drops their handle."""
+
+    def on_drop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """One WIT resource type defined by the host, e.g. `wasi:io/streams` `input-stream`."""
+
+    interface: str
+    name: str
+    tag: int
+
+    def resource_type(self) -> ResourceType:
+        return ResourceType.host(self.tag)
+
+
+_KINDS: dict[tuple[str, str], ResourceKind] = {}
+_KIND_LOCK = threading.Lock()
+_TAGS = itertools.count(1)
+
+
+def resource_kind(interface: str, name: str) -> ResourceKind:
+    """The kind for resource `name` of `interface` (unversioned, e.g. "wasi:io/streams").
+
+    Idempotent: every module asking for the same resource gets the same tag, so a handle made
+    by one interface (`wasi:http/types` returning an `input-stream`) is accepted by another.
+    """
+    key = (interface, name)
+    with _KIND_LOCK:
+        kind = _KINDS.get(key)
+        if kind is None:
+            kind = ResourceKind(interface, name, next(_TAGS))
+            _KINDS[key] = kind
+        return kind
+
+
+@dataclass
+class _Entry:
+    obj: Any
+    kind: ResourceKind
+
+
+@dataclass
+class ResourceTable:
+    """Host objects of one request (one Store), by rep."""
+
+    _entries: dict[int, _Entry] = field(default_factory=dict)
+    _next: int = 1
+
+    def push(self, obj: object, kind: ResourceKind) -> ResourceHost:
+        """Store `obj` and return an owned handle of `kind` for the guest."""
+        rep = self._next
+        self._next += 1
+        self._entries[rep] = _Entry(obj, kind)
+        return ResourceHost.own(rep, kind.tag)
+
+    def get(self, store: Any, handle: ResourceAny | ResourceHost, cls: type[T]) -> T:
+        """The object behind a borrowed handle; converts (and so ends) the borrow."""
+        host = handle.to_host(store) if isinstance(handle, ResourceAny) else handle
+        return self._lookup(host.rep, host.type, cls)
+
+    def take(self, store: Any, handle: ResourceAny | ResourceHost, cls: type[T]) -> T:
+        """Remove and return the object behind an owned handle passed to the host."""
+        host = handle.to_host(store) if isinstance(handle, ResourceAny) else handle
+        obj = self._lookup(host.rep, host.type, cls)
+        del self._entries[host.rep]
+        return obj
+
+    def peek(self, rep: int) -> object | None:
+        """The object at `rep`, if any (no type check)."""
+        entry = self._entries.get(rep)
+        return None if entry is None else entry.obj
+
+    def drop(self, rep: int) -> None:
+        """The guest dropped its handle: forget it and notify the object."""
+        entry = self._entries.pop(rep, None)
+        if entry is not None and isinstance(entry.obj, Droppable):
+            entry.obj.on_drop()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def objects(self) -> list[object]:
+        """Every live object, oldest first (for end-of-request cleanup)."""
+        return [e.obj for e in self._entries.values()]
+
+    def _lookup(self, rep: int, tag: int, cls: type[T]) -> T:
+        entry = self._entries.get(rep)
+        if entry is None:
+            raise HostTrap(f"unknown handle {rep}")
+        if entry.kind.tag != tag or not isinstance(entry.obj, cls):
+            raise HostTrap(
+                f"handle {rep} is a {entry.kind.name}, not a {cls.__name__} (tag {tag})"
+            )
+        return entry.obj

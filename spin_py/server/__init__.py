@@ -1,0 +1,1 @@
+"""The aiohttp front end: request handling, spin-* headers, startup listing and lifecycle."""
