@@ -27,6 +27,14 @@ class HostTrap(Exception):
     """Raised by a host function to trap the guest (misuse, host bug, deadline)."""
 
 
+class GuestExit(HostTrap):
+    """The guest called `wasi:cli/exit`; unwinds the guest call like a trap."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"guest exited with status {code}")
+        self.code = code
+
+
 @runtime_checkable
 class Droppable(Protocol):
     """Host objects that need to react when the guest drops their handle."""
