@@ -65,6 +65,9 @@ WHICH_TRIGGER = [
     (["/users/new", "/users/:id"], "/users/new", "t0"),
     (["/users/new", "/users/:id"], "/users/7", "t1"),
     (["/users/...", "/users/:id"], "/users/7", "t1"),
+    (["/users/:id/...", "/users/:id"], "/users/7", "t1"),
+    (["/users/:id", "/users/:id/..."], "/users/7/", "t0"),
+    (["/users/:id", "/users/:id/..."], "/users/7/x", "t1"),
     (["/:a/b", "/a/:b"], "/a/b", "t1"),
     (["/a/:b", "/:a/b"], "/a/b", "t0"),
     (["/a/b/...", "/a/:b"], "/a/b", "t0"),
@@ -129,8 +132,14 @@ MATCH_FIELDS = [
     ("/", "/", "/", "/", False, ()),
     ("/...", "/x", "/...", "", True, ()),
     ("/users/:id/...", "/users/42/x", "/users/:id/...", "/users/:id", True, (("id", "42"),)),
-    ("/users/:UserId/edit", "/users/A7/edit", "/users/:UserId/edit", "/users/:UserId/edit", False,
-     (("userid", "A7"),)),
+    (
+        "/users/:UserId/edit",
+        "/users/A7/edit",
+        "/users/:UserId/edit",
+        "/users/:UserId/edit",
+        False,
+        (("userid", "A7"),),
+    ),
     ("/a/:x/b/:y", "/a/1/b/2", "/a/:x/b/:y", "/a/:x/b/:y", False, (("x", "1"), ("y", "2"))),
     ("/files/*", "/files/a", "/files/*", "/files/*", True, ()),
 ]
@@ -159,8 +168,15 @@ def test_match_fields(
 
 @pytest.mark.parametrize(
     ("written", "normalized"),
-    [("/", "/"), ("", "/"), ("cart", "/cart"), ("/cart/", "/cart"), ("/cart//", "/cart/"),
-     ("/users/...", "/users/..."), ("a/:b/", "/a/:b")],
+    [
+        ("/", "/"),
+        ("", "/"),
+        ("cart", "/cart"),
+        ("/cart/", "/cart"),
+        ("/cart//", "/cart/"),
+        ("/users/...", "/users/..."),
+        ("a/:b/", "/a/:b"),
+    ],
 )
 def test_normalize_route(written: str, normalized: str) -> None:
     assert normalize_route(written) == normalized
