@@ -1,0 +1,157 @@
+"""The `spin-py` command line: `up` and `build`.
+
+Options (and the environment: `SPIN_HTTP_LISTEN_ADDR`, and the process environment passed to build
+commands) are read here and only here, turned into frozen settings from `spin_py.config`, and
+handed over. Errors spin-py raises on purpose print as `Error: <message>` on stderr with exit
+status 1 and no traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import click
+
+from spin_py import __version__
+from spin_py.build import run_build
+from spin_py.config import (
+    DEFAULT_LISTEN,
+    BuildSettings,
+    OutputFormat,
+    UpConfig,
+    parse_env_pair,
+    parse_listen_addr,
+)
+from spin_py.errors import SpinPyError
+from spin_py.manifest import resolve_manifest_path
+from spin_py.server.up import up as serve_app
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DEFAULT_MANIFEST = "spin.toml"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _user_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Print `SpinPyError`s as `Error: <message>` and exit 1, without a traceback; an interrupt
+    before the server runs (e.g. during `--build`) exits 130 quietly."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except SpinPyError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            sys.exit(130)
+
+    return wrapper
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT, stream=sys.stderr)
+    logging.getLogger("spin_py").setLevel(logging.INFO)
+
+
+def _manifest_option() -> Callable[[Callable[P, R]], Callable[P, R]]:
+    return click.option(
+        "-f",
+        "--from",
+        "from_",
+        default=DEFAULT_MANIFEST,
+        show_default=True,
+        metavar="PATH",
+        help="The manifest (spin.toml), or a directory containing one.",
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="spin-py")
+def main() -> None:
+    """spin-py: run Spin applications (HTTP trigger) in Python."""
+    _configure_logging()
+
+
+@main.command()
+@_manifest_option()
+@click.option(
+    "--listen",
+    default=DEFAULT_LISTEN,
+    show_default=True,
+    envvar="SPIN_HTTP_LISTEN_ADDR",
+    metavar="ADDR",
+    help="Address to listen on, HOST:PORT (env SPIN_HTTP_LISTEN_ADDR).",
+)
+@click.option("--find-free-port", is_flag=True, help="If the port is busy, try the next 9 ports.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["plain", "json"]),
+    default="plain",
+    show_default=True,
+    help="Format of the startup route listing.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Directory for app state (default: .spin/ beside the manifest).",
+)
+@click.option(
+    "-e",
+    "--env",
+    "env_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Environment variable for every component; repeatable.",
+)
+@click.option("--build", is_flag=True, help="Build the components before starting.")
+@_user_errors
+def up(
+    from_: str,
+    listen: str,
+    find_free_port: bool,
+    output_format: OutputFormat,
+    state_dir: Path | None,
+    env_pairs: tuple[str, ...],
+    build: bool,
+) -> None:
+    """Serve the application until interrupted (SIGINT/SIGTERM)."""
+    manifest_path = resolve_manifest_path(Path(from_)).absolute()
+    config = UpConfig(
+        manifest_path=manifest_path,
+        listen=parse_listen_addr(listen),
+        find_free_port=find_free_port,
+        output_format=output_format,
+        state_dir=state_dir,
+        env=tuple(parse_env_pair(pair) for pair in env_pairs),
+        build=build,
+    )
+    if config.build:
+        run_build(BuildSettings(manifest_path), environ=os.environ)
+    serve_app(config)
+
+
+@main.command()
+@_manifest_option()
+@click.option(
+    "-c",
+    "--component-id",
+    "component_ids",
+    multiple=True,
+    metavar="ID",
+    help="Build only this component; repeatable (default: all).",
+)
+@_user_errors
+def build(from_: str, component_ids: tuple[str, ...]) -> None:
+    """Run the build commands of the application's components."""
+    settings = BuildSettings(resolve_manifest_path(Path(from_)).absolute(), component_ids)
+    run_build(settings, environ=os.environ)

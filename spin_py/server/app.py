@@ -1,0 +1,52 @@
+"""Builds the aiohttp `Application` that serves one Spin app.
+
+One catch-all route for every method and path hands requests to `RequestHandler`; aiohttp's own
+routing is not used (Spin's routing rules are in `spin_py.routing`). The response-prepare signal
+strips the headers aiohttp would add (see `responses`); a middleware turns the few errors aiohttp
+raises itself (a request target the catch-all cannot match, such as `OPTIONS *`) into responses
+with an empty body; and the component handler, if it has an `aclose`, is closed on cleanup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from spin_py.manifest.model import App
+from spin_py.routing import Router
+from spin_py.server.component import AsyncCloseable, ComponentHandler
+from spin_py.server.handler import RequestHandler
+from spin_py.server.responses import make_response, strip_added_headers
+
+SPIN_APP = web.AppKey("spin_app", App)
+"""The loaded app, for code holding only the `web.Application` (middlewares, telemetry)."""
+
+
+def create_web_app(app: App, router: Router, components: ComponentHandler) -> web.Application:
+    """An aiohttp application serving `app`'s routes with `components` for component triggers."""
+    web_app = web.Application(middlewares=[empty_error_bodies])
+    web_app[SPIN_APP] = app
+    web_app.on_response_prepare.append(strip_added_headers)
+    web_app.router.add_route("*", "/{tail:.*}", RequestHandler(app, router, components).handle)
+    if isinstance(components, AsyncCloseable):
+        web_app.on_cleanup.append(_closer(components))
+    return web_app
+
+
+@web.middleware
+async def empty_error_bodies(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Answer an `HTTPException` raised by aiohttp with its status and an empty body."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        return make_response(exc.status)
+
+
+def _closer(components: AsyncCloseable) -> Callable[[web.Application], Awaitable[None]]:
+    async def close(_: web.Application) -> None:
+        await components.aclose()
+
+    return close

@@ -1,0 +1,72 @@
+"""The one seam between the HTTP front end and whatever runs components.
+
+The request handler routes a request; when the match names a component it awaits
+`ComponentHandler.handle(request, match)` and sends back the response it returns. Everything about
+running Wasm (instantiation, the spin-* headers, streaming the body, deadlines) lives behind this
+seam. An implementation:
+
+- returns a response built with `spin_py.server.responses` (`make_response` for a whole body, or a
+  `make_stream_response` it has already prepared and written), so no header is added by aiohttp;
+- turns its own failures into `500` with an empty body plus an error log naming the component;
+  anything it raises anyway is caught by the request handler and answered the same way, unless
+  the response had already started: then the error is logged and the connection is aborted, so the
+  client sees a cut-short response rather than a complete one;
+- may also provide `async def aclose(self) -> None` (see `AsyncCloseable`): it is awaited once at
+  shutdown, after the listener has stopped accepting.
+
+The server gets its handler from a `ComponentHandlerFactory` (sync or async), called once inside
+the running event loop before the first request. Until the runtime exists,
+`default_component_handler` returns `UnavailableComponentHandler`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
+
+from aiohttp import web
+
+from spin_py.config import UpConfig
+from spin_py.manifest.model import App
+from spin_py.routing import RouteMatch
+from spin_py.server.responses import make_response
+
+log = logging.getLogger(__name__)
+
+
+class ComponentHandler(Protocol):
+    """Runs the component a route matched and produces the HTTP response."""
+
+    async def handle(self, request: web.Request, match: RouteMatch) -> web.StreamResponse:
+        """Answer `request`, which the router matched to `match.trigger.component`."""
+        ...
+
+
+@runtime_checkable
+class AsyncCloseable(Protocol):
+    """Optional: a component handler with resources to release at shutdown."""
+
+    async def aclose(self) -> None:
+        """Release resources (worker threads, caches); called once at shutdown."""
+        ...
+
+
+ComponentHandlerFactory = Callable[[App, UpConfig], ComponentHandler | Awaitable[ComponentHandler]]
+"""Builds the component handler for an app; called once, inside the running event loop, after
+the socket is bound and before the listing is printed. It may be a coroutine function (e.g. to
+compile components in a worker thread); a `SpinPyError` it raises stops `up` with that message."""
+
+
+class UnavailableComponentHandler:
+    """Placeholder until the runtime exists: every component request is a logged 500."""
+
+    async def handle(self, request: web.Request, match: RouteMatch) -> web.StreamResponse:
+        """Log that the component cannot run and answer 500 with an empty body."""
+        log.error('component "%s" cannot run yet: no component runtime', match.trigger.component)
+        return make_response(500)
+
+
+def default_component_handler(app: App, config: UpConfig) -> ComponentHandler:
+    """The factory `spin-py up` uses unless told otherwise."""
+    return UnavailableComponentHandler()

@@ -1,0 +1,65 @@
+"""The aiohttp request handler: reserved paths, then the router, then the matched trigger.
+
+Order, as in Spin: `/.well-known/spin/*` first; then the app's routes on the raw request path
+(without the query string); no match is a 404 with an empty body; a static response is answered
+directly; a component goes through the `ComponentHandler` seam, whose failures become an empty 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from spin_py.manifest.model import App
+from spin_py.routing import RouteMatch, Router
+from spin_py.server.component import ComponentHandler
+from spin_py.server.responses import RESPONSE_STARTED, make_response
+from spin_py.server.static import static_response
+from spin_py.server.wellknown import is_well_known, well_known_response
+
+log = logging.getLogger(__name__)
+
+
+def routing_path(request: web.BaseRequest) -> str:
+    """The raw (still percent-encoded) request path without the query string.
+
+    For an absolute-form target (`GET http://host/path`), the path part of the URL.
+    """
+    raw = request.raw_path
+    if not raw.startswith("/"):
+        raw = request.rel_url.raw_path
+    return raw.partition("?")[0]
+
+
+class RequestHandler:
+    """The aiohttp handler (`handle`) for every path and method of one app."""
+
+    def __init__(self, app: App, router: Router, components: ComponentHandler) -> None:
+        self._app = app
+        self._router = router
+        self._components = components
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Answer one request."""
+        path = routing_path(request)
+        if is_well_known(path):
+            return well_known_response(path, self._app)
+        match = self._router.route(path)
+        if match is None:
+            return make_response(404)
+        static = match.trigger.static_response
+        if static is not None:
+            return static_response(static)
+        return await self._run_component(request, match)
+
+    async def _run_component(self, request: web.Request, match: RouteMatch) -> web.StreamResponse:
+        """Run the seam; a failure before the response started is an empty 500, a failure after
+        it is re-raised so that aiohttp aborts the connection (the response is cut short)."""
+        try:
+            return await self._components.handle(request, match)
+        except Exception:
+            log.exception('component "%s" failed to handle the request', match.trigger.component)
+            if request.get(RESPONSE_STARTED, False):
+                raise
+            return make_response(500)

@@ -1,0 +1,83 @@
+"""The one place spin-py binds its listening socket.
+
+The server is handed an already-listening socket (aiohttp `SockSite`), so everything about binding
+lives here: resolving the host (IPv4 preferred, as Spin does), `--find-free-port` (ports
+`port .. port + 9`), the busy-port message, and `reuse_port` (SO_REUSEPORT) for running several
+worker processes on one port later.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+from spin_py.config import FIND_FREE_PORT_ATTEMPTS, ListenAddr
+from spin_py.errors import ConfigError
+
+BACKLOG = 1024
+
+
+def bind_listener(
+    addr: ListenAddr, *, find_free_port: bool = False, reuse_port: bool = False
+) -> socket.socket:
+    """A non-blocking socket listening on `addr` (or the next free port, if asked)."""
+    family, ip = _resolve(addr.host)
+    if not find_free_port or addr.port == 0:
+        return _bind_or_explain(family, ip, addr, reuse_port)
+    last = min(addr.port + FIND_FREE_PORT_ATTEMPTS - 1, 65535)
+    for port in range(addr.port, last + 1):
+        try:
+            return _bind(family, ip, port, reuse_port)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise ConfigError(f"Unable to listen on {addr}: {exc.strerror}") from exc
+    raise ConfigError(
+        f"Couldn't find a free port in the range {addr.port}-{last}. "
+        "Consider retrying with a different base port."
+    )
+
+
+def bound_url(sock: socket.socket, scheme: str = "http") -> str:
+    """The base URL of a bound socket, e.g. `http://127.0.0.1:3000` or `http://[::1]:3000`."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if sock.family == socket.AF_INET6 else host
+    return f"{scheme}://{shown}:{port}"
+
+
+def _bind_or_explain(
+    family: socket.AddressFamily, ip: str, addr: ListenAddr, reuse_port: bool
+) -> socket.socket:
+    try:
+        return _bind(family, ip, addr.port, reuse_port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"Unable to listen on {addr}: address already in use. "
+                "To have spin-py search for a free port, use the --find-free-port option."
+            ) from exc
+        raise ConfigError(f"Unable to listen on {addr}: {exc.strerror}") from exc
+
+
+def _resolve(host: str) -> tuple[socket.AddressFamily, str]:
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ConfigError(f"Unable to resolve listen host {host!r}: {exc.strerror}") from exc
+    infos.sort(key=lambda info: info[0] != socket.AF_INET)
+    family, _, _, _, sockaddr = infos[0]
+    return family, str(sockaddr[0])
+
+
+def _bind(family: socket.AddressFamily, ip: str, port: int, reuse_port: bool) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((ip, port))
+        sock.listen(BACKLOG)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
