@@ -1,5 +1,10 @@
-"""Spin manifest loading: `load(path) -> App` (v2, and v1 converted to v2), strictly validated."""
+"""Spin manifest loading: `load(path) -> App` (v2, and v1 converted to v2), strictly validated.
 
+Errors are `spin_py.errors.ManifestError` with the message `<file>:<line>:<column>: <key.path>:
+<message>` (see `spin_py.manifest.diagnostics`).
+"""
+
+from spin_py.manifest.loader import MANIFEST_FILE_NAME, load, resolve_manifest_path
 from spin_py.manifest.model import (
     App,
     BuildConfig,
@@ -13,6 +18,7 @@ from spin_py.manifest.model import (
 )
 
 __all__ = [
+    "MANIFEST_FILE_NAME",
     "App",
     "BuildConfig",
     "Component",
@@ -22,4 +28,6 @@ __all__ = [
     "RemoteSource",
     "StaticResponse",
     "Variable",
+    "load",
+    "resolve_manifest_path",
 ]
