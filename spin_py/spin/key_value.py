@@ -1,0 +1,291 @@
+"""Key-value: `fermyon:spin/key-value@2.0.0` and `wasi:keyvalue/{store,atomics,batch}`.
+
+Both interface families sit on one backend protocol (`KeyValueBackend` opening
+`KeyValueStore`s by label). Until key-value lands, `make_backend` returns a backend whose
+`open` raises `Unsupported`, so every `open` answers the interface's `other(...)` error with a
+single warning per component; the real backend replaces `make_backend` and nothing else.
+
+`spin:key-value/key-value@3.0.0` is not defined: its functions are `async` (component-model
+async), which wasmtime-py cannot host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from wasmtime.component import LinkerInstance, Record, ResourceAny, ResourceHost
+
+from spin_py.runtime import wit
+from spin_py.runtime.context import ComponentContext
+from spin_py.runtime.linking import HostFunc
+from spin_py.runtime.state import current
+from spin_py.runtime.table import ResourceKind, resource_kind
+from spin_py.spin._support import ERROR, Interface, InterfaceDef, Unsupported, define, resource
+
+WASI_CASES = frozenset({"no-such-store", "access-denied", "other"})
+"""wasi:keyvalue has no `store-table-full`: a backend raising it is reported as `other`."""
+
+SPIN_KV = Interface("fermyon:spin/key-value@2.0.0", "other")
+WASI_STORE = Interface("wasi:keyvalue/store@0.2.0-draft2", "other", WASI_CASES)
+WASI_ATOMICS = Interface("wasi:keyvalue/atomics@0.2.0-draft2", "other", WASI_CASES)
+WASI_BATCH = Interface("wasi:keyvalue/batch@0.2.0-draft2", "other", WASI_CASES)
+
+STORE = resource_kind("fermyon:spin/key-value", "store")
+BUCKET = resource_kind("wasi:keyvalue/store", "bucket")
+CAS = resource_kind("wasi:keyvalue/atomics", "cas")
+
+R_HANDLE = wit.result(wit.RESOURCE, ERROR)
+R_VALUE = wit.result(wit.option(wit.BYTES), ERROR)
+R_UNIT = wit.result(wit.NONE, ERROR)
+R_BOOL = wit.result(wit.BOOL, ERROR)
+R_LIST = wit.result(wit.LIST, ERROR)
+R_RECORD = wit.result(wit.RECORD, ERROR)
+R_INT = wit.result(wit.INT, ERROR)
+R_SWAP = wit.result(wit.NONE, wit.variant(ERROR, wit.RESOURCE))  # cas-error: untagged
+
+
+class KeyValueStore(Protocol):
+    """One opened store. Failures raise errors carrying `case`/`payload` (the fermyon cases,
+    e.g. `InterfaceError`) or `Unsupported`."""
+
+    def get(self, key: str) -> bytes | None: ...
+    def set(self, key: str, value: bytes) -> None: ...
+    def delete(self, key: str) -> None: ...
+    def exists(self, key: str) -> bool: ...
+    def keys(self) -> list[str]: ...
+    def increment(self, key: str, delta: int) -> int: ...
+    def swap_if(self, key: str, expected: bytes | None, value: bytes) -> bool:
+        """Set `key` to `value` if it still holds `expected`; False if it changed."""
+        ...
+
+    def get_many(self, keys: Sequence[str]) -> list[tuple[str, bytes | None]]: ...
+    def set_many(self, items: Sequence[tuple[str, bytes]]) -> None: ...
+    def delete_many(self, keys: Sequence[str]) -> None: ...
+
+
+class KeyValueBackend(Protocol):
+    """Opens stores by label for one component (`no-such-store`, `access-denied`)."""
+
+    def open(self, label: str) -> KeyValueStore: ...
+
+
+class UnsupportedKeyValue:
+    """The backend until key-value is implemented: every open is unsupported."""
+
+    def open(self, label: str) -> KeyValueStore:
+        raise Unsupported("key-value")
+
+
+@dataclass(frozen=True)
+class _Backend:
+    backend: KeyValueBackend
+
+
+def make_backend(ctx: ComponentContext) -> KeyValueBackend:
+    """The key-value backend of one component."""
+    return UnsupportedKeyValue()
+
+
+def backend() -> KeyValueBackend:
+    """The current request's component's backend (made once per component)."""
+    return current().component.ext(_Backend, lambda c: _Backend(make_backend(c))).backend
+
+
+@dataclass(eq=False)
+class StoreHandle:
+    """Host object of a `store` / `bucket` handle."""
+
+    label: str
+    store: KeyValueStore
+
+
+@dataclass(eq=False)
+class CasHandle:
+    """Host object of a `cas` handle: the value of `key` when the handle was made."""
+
+    bucket: StoreHandle
+    key: str
+    value: bytes | None
+
+
+def _open(label: str, kind: ResourceKind) -> ResourceHost:
+    return current().table.push(StoreHandle(label, backend().open(label)), kind)
+
+
+# --- fermyon:spin/key-value@2.0.0 ---------------------------------------------------------------
+
+
+def store_open(store: Any, label: str) -> Any:
+    return SPIN_KV.guarded(R_HANDLE, lambda: _open(label, STORE))
+
+
+def store_get(store: Any, this: ResourceAny, key: str) -> Any:
+    h = resource(store, this, StoreHandle)
+    return SPIN_KV.guarded(R_VALUE, lambda: h.store.get(key))
+
+
+def store_set(store: Any, this: ResourceAny, key: str, value: bytes) -> Any:
+    h = resource(store, this, StoreHandle)
+    return SPIN_KV.guarded(R_UNIT, lambda: h.store.set(key, bytes(value)))
+
+
+def store_delete(store: Any, this: ResourceAny, key: str) -> Any:
+    h = resource(store, this, StoreHandle)
+    return SPIN_KV.guarded(R_UNIT, lambda: h.store.delete(key))
+
+
+def store_exists(store: Any, this: ResourceAny, key: str) -> Any:
+    h = resource(store, this, StoreHandle)
+    return SPIN_KV.guarded(R_BOOL, lambda: h.store.exists(key))
+
+
+def store_get_keys(store: Any, this: ResourceAny) -> Any:
+    h = resource(store, this, StoreHandle)
+    return SPIN_KV.guarded(R_LIST, lambda: list(h.store.keys()))
+
+
+# --- wasi:keyvalue/store ------------------------------------------------------------------------
+
+
+def bucket_open(store: Any, identifier: str) -> Any:
+    return WASI_STORE.guarded(R_HANDLE, lambda: _open(identifier, BUCKET))
+
+
+def bucket_get(store: Any, this: ResourceAny, key: str) -> Any:
+    h = resource(store, this, StoreHandle)
+    return WASI_STORE.guarded(R_VALUE, lambda: h.store.get(key))
+
+
+def bucket_set(store: Any, this: ResourceAny, key: str, value: bytes) -> Any:
+    h = resource(store, this, StoreHandle)
+    return WASI_STORE.guarded(R_UNIT, lambda: h.store.set(key, bytes(value)))
+
+
+def bucket_delete(store: Any, this: ResourceAny, key: str) -> Any:
+    h = resource(store, this, StoreHandle)
+    return WASI_STORE.guarded(R_UNIT, lambda: h.store.delete(key))
+
+
+def bucket_exists(store: Any, this: ResourceAny, key: str) -> Any:
+    h = resource(store, this, StoreHandle)
+    return WASI_STORE.guarded(R_BOOL, lambda: h.store.exists(key))
+
+
+def _key_response(keys: list[str]) -> Record:
+    response = Record()
+    response.keys = keys  # type: ignore[attr-defined]
+    response.cursor = None  # type: ignore[attr-defined]
+    return response
+
+
+def bucket_list_keys(store: Any, this: ResourceAny, cursor: str | None) -> Any:
+    """All keys in one page (the cursor is never needed, so it is ignored and none returned)."""
+    h = resource(store, this, StoreHandle)
+    return WASI_STORE.guarded(R_RECORD, lambda: _key_response(list(h.store.keys())))
+
+
+# --- wasi:keyvalue/atomics ----------------------------------------------------------------------
+
+
+def cas_new(store: Any, bucket: ResourceAny, key: str) -> Any:
+    h = resource(store, bucket, StoreHandle)
+
+    def run() -> ResourceHost:
+        return current().table.push(CasHandle(h, key, h.store.get(key)), CAS)
+
+    return WASI_ATOMICS.guarded(R_HANDLE, run)
+
+
+def cas_current(store: Any, this: ResourceAny) -> Any:
+    cas = resource(store, this, CasHandle)
+    return WASI_ATOMICS.guarded(R_VALUE, lambda: cas.value)
+
+
+def increment(store: Any, bucket: ResourceAny, key: str, delta: int) -> Any:
+    h = resource(store, bucket, StoreHandle)
+    return WASI_ATOMICS.guarded(R_INT, lambda: h.store.increment(key, delta))
+
+
+def swap(store: Any, cas: ResourceAny, value: bytes) -> Any:
+    """`swap`: `cas-failed` hands a fresh `cas` (with the current value) back to the guest."""
+    state = current()
+    c = state.table.take(store, cas, CasHandle)
+
+    def run() -> None:
+        if not c.bucket.store.swap_if(c.key, c.value, bytes(value)):
+            fresh = CasHandle(c.bucket, c.key, c.bucket.store.get(c.key))
+            raise _CasFailed(state.table.push(fresh, CAS))
+
+    try:
+        return WASI_ATOMICS.guarded(R_SWAP, run)
+    except _CasFailed as failed:
+        return R_SWAP.err(failed.handle)
+
+
+class _CasFailed(Exception):
+    def __init__(self, handle: ResourceHost) -> None:
+        super().__init__("cas failed")
+        self.handle = handle
+
+
+# --- wasi:keyvalue/batch ------------------------------------------------------------------------
+
+
+def get_many(store: Any, bucket: ResourceAny, keys: list[str]) -> Any:
+    h = resource(store, bucket, StoreHandle)
+    return WASI_BATCH.guarded(R_LIST, lambda: list(h.store.get_many(keys)))
+
+
+def set_many(store: Any, bucket: ResourceAny, pairs: list[tuple[str, bytes]]) -> Any:
+    h = resource(store, bucket, StoreHandle)
+    items = [(key, bytes(value)) for key, value in pairs]
+    return WASI_BATCH.guarded(R_UNIT, lambda: h.store.set_many(items))
+
+
+def delete_many(store: Any, bucket: ResourceAny, keys: list[str]) -> Any:
+    h = resource(store, bucket, StoreHandle)
+    return WASI_BATCH.guarded(R_UNIT, lambda: h.store.delete_many(keys))
+
+
+def definitions() -> list[InterfaceDef]:
+    """The key-value interfaces."""
+    spin_kv: dict[str, HostFunc] = {
+        "[static]store.open": store_open,
+        "[method]store.get": store_get,
+        "[method]store.set": store_set,
+        "[method]store.delete": store_delete,
+        "[method]store.exists": store_exists,
+        "[method]store.get-keys": store_get_keys,
+    }
+    wasi_store: dict[str, HostFunc] = {
+        "open": bucket_open,
+        "[method]bucket.get": bucket_get,
+        "[method]bucket.set": bucket_set,
+        "[method]bucket.delete": bucket_delete,
+        "[method]bucket.exists": bucket_exists,
+        "[method]bucket.list-keys": bucket_list_keys,
+    }
+    atomics: dict[str, HostFunc] = {
+        "[static]cas.new": cas_new,
+        "[method]cas.current": cas_current,
+        "increment": increment,
+        "swap": swap,
+    }
+    batch: dict[str, HostFunc] = {
+        "get-many": get_many,
+        "set-many": set_many,
+        "delete-many": delete_many,
+    }
+    return [
+        InterfaceDef(SPIN_KV.name, (STORE,), spin_kv),
+        InterfaceDef(WASI_STORE.name, (BUCKET,), wasi_store),
+        InterfaceDef(WASI_ATOMICS.name, (CAS,), atomics),
+        InterfaceDef(WASI_BATCH.name, (), batch),
+    ]
+
+
+def add_to_linker(root: LinkerInstance) -> None:
+    """Define the key-value interfaces."""
+    define(root, definitions())
