@@ -1,0 +1,67 @@
+"""The `incoming-request` a component sees for an aiohttp request (spin-compat.md §3).
+
+Method, `path-with-query` (the raw request target: path and query exactly as sent), scheme
+(the listener's), authority (the Host header), and headers: the client's (minus `connection`
+and any client-sent `spin-*`) plus Spin's `spin-*` set. The body streams from aiohttp on
+demand (`request.content.readany()` per guest read), so an upload is never buffered whole.
+
+aiohttp's HTTP parser drops request trailers, so the body's `future-trailers` always resolves
+to "no trailers".
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from spin_py.routing import RouteMatch
+from spin_py.runtime.iostreams import PullInputStream
+from spin_py.runtime.state import RequestState
+from spin_py.server.headers import request_headers_for_guest, spin_headers
+from spin_py.wasi.http.body import FutureTrailers, IncomingBody
+from spin_py.wasi.http.errors import ErrorCode
+from spin_py.wasi.http.fields import Fields
+from spin_py.wasi.http.request import IncomingRequest
+
+__all__ = ["client_addr", "incoming_request"]
+
+
+def client_addr(request: web.BaseRequest) -> str:
+    """The peer as `ip:port` (`[v6]:port` for IPv6), `0.0.0.0:0` when unknown."""
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    if not isinstance(peer, tuple) or len(peer) < 2:
+        return "0.0.0.0:0"
+    host, port = str(peer[0]), int(peer[1])
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def incoming_request(
+    request: web.BaseRequest, match: RouteMatch, state: RequestState
+) -> IncomingRequest:
+    """The guest's view of `request`, whose body is read through `state`'s event loop."""
+    host = request.headers.get("Host")
+    target = request.raw_path
+    spin = spin_headers(
+        match,
+        scheme=request.scheme,
+        host=host,
+        path_and_query=target,
+        client_addr=client_addr(request),
+    )
+    client = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
+    headers = request_headers_for_guest(client, spin, chained=False)
+    fields = Fields.trusted([(name, value.encode("latin-1")) for name, value in headers])
+    stream = PullInputStream(state, request.content.readany, error_detail=_terminated)
+    return IncomingRequest(
+        method=request.method,
+        path_with_query=target,
+        scheme=request.scheme,
+        authority=host,
+        headers=fields,
+        body=IncomingBody(stream, FutureTrailers.ready),
+    )
+
+
+def _terminated(exc: BaseException) -> ErrorCode:
+    """The wasi:http error behind a failed request-body read: the client went away."""
+    return ErrorCode.connection_terminated()

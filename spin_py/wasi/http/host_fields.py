@@ -1,0 +1,93 @@
+"""Host functions of the `fields` resource (`[constructor]fields`, `[method]fields.*`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wasmtime.component import Variant
+
+from spin_py.runtime.linking import HostFunc
+from spin_py.runtime.state import current
+from spin_py.wasi.http import shapes
+from spin_py.wasi.http.fields import Fields, HeaderError
+from spin_py.wasi.http.kinds import FIELDS
+
+__all__ = ["FUNCS", "fields_of", "lower_header_error"]
+
+
+def fields_of(store: Any, handle: Any) -> Fields:
+    """The `Fields` behind a borrowed handle."""
+    return current().table.get(store, handle, Fields)
+
+
+def lower_header_error(error: HeaderError) -> Variant:
+    """A `header-error` value (`Variant("forbidden")`, ...)."""
+    return Variant(error.case)
+
+
+def _new(store: Any) -> Any:
+    return current().table.push(Fields(), FIELDS)
+
+
+def _from_list(store: Any, entries: list[tuple[str, bytes]]) -> Any:
+    try:
+        fields = Fields.from_guest(entries)
+    except HeaderError as error:
+        return shapes.FIELDS_RESULT.err(lower_header_error(error))
+    return shapes.FIELDS_RESULT.ok(current().table.push(fields, FIELDS))
+
+
+def _get(store: Any, self: Any, name: str) -> list[bytes]:
+    return fields_of(store, self).get(name)
+
+
+def _has(store: Any, self: Any, name: str) -> bool:
+    return fields_of(store, self).has(name)
+
+
+def _set(store: Any, self: Any, name: str, values: list[bytes]) -> Any:
+    fields = fields_of(store, self)
+    try:
+        fields.set(name, [bytes(v) for v in values])
+    except HeaderError as error:
+        return shapes.HEADER_RESULT.err(lower_header_error(error))
+    return shapes.HEADER_RESULT.ok()
+
+
+def _delete(store: Any, self: Any, name: str) -> Any:
+    fields = fields_of(store, self)
+    try:
+        fields.delete(name)
+    except HeaderError as error:
+        return shapes.HEADER_RESULT.err(lower_header_error(error))
+    return shapes.HEADER_RESULT.ok()
+
+
+def _append(store: Any, self: Any, name: str, value: bytes) -> Any:
+    fields = fields_of(store, self)
+    try:
+        fields.append(name, bytes(value))
+    except HeaderError as error:
+        return shapes.HEADER_RESULT.err(lower_header_error(error))
+    return shapes.HEADER_RESULT.ok()
+
+
+def _entries(store: Any, self: Any) -> list[tuple[str, bytes]]:
+    return fields_of(store, self).entries()
+
+
+def _clone(store: Any, self: Any) -> Any:
+    return current().table.push(fields_of(store, self).clone(), FIELDS)
+
+
+FUNCS: dict[str, HostFunc] = {
+    "[constructor]fields": _new,
+    "[static]fields.from-list": _from_list,
+    "[method]fields.get": _get,
+    "[method]fields.has": _has,
+    "[method]fields.set": _set,
+    "[method]fields.delete": _delete,
+    "[method]fields.append": _append,
+    "[method]fields.entries": _entries,
+    "[method]fields.clone": _clone,
+}
