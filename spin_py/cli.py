@@ -25,11 +25,15 @@ from spin_py.config import (
     BuildSettings,
     OutputFormat,
     UpConfig,
+    parse_bytes,
+    parse_duration,
     parse_env_pair,
     parse_listen_addr,
 )
 from spin_py.errors import SpinPyError
 from spin_py.manifest import resolve_manifest_path
+from spin_py.runtime.compile_cache import default_cache_dir
+from spin_py.server.bridge import wasm_component_handler_factory
 from spin_py.server.up import up as serve_app
 
 P = ParamSpec("P")
@@ -114,6 +118,39 @@ def main() -> None:
     help="Environment variable for every component; repeatable.",
 )
 @click.option("--build", is_flag=True, help="Build the components before starting.")
+@click.option(
+    "-c",
+    "--component-id",
+    "component_ids",
+    multiple=True,
+    metavar="ID",
+    help="Serve only this component's routes; repeatable (default: all).",
+)
+@click.option(
+    "--request-timeout",
+    default=None,
+    metavar="DURATION",
+    help="End a request whose guest runs longer than this (e.g. 30s, 500ms); default: none.",
+)
+@click.option(
+    "--max-instance-memory",
+    default=None,
+    metavar="BYTES",
+    help="Cap each instance's linear memory (e.g. 268435456 or 256MiB); default: none.",
+)
+@click.option(
+    "--log-dir",
+    default=None,
+    metavar="DIR",
+    help='Directory for component stdout/stderr files (default: <state-dir>/logs; "" disables).',
+)
+@click.option(
+    "--follow",
+    multiple=True,
+    metavar="ID",
+    help="Echo only these components' output to the console; repeatable (default: all).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Do not echo component output to the console.")
 @_user_errors
 def up(
     from_: str,
@@ -123,6 +160,12 @@ def up(
     state_dir: Path | None,
     env_pairs: tuple[str, ...],
     build: bool,
+    component_ids: tuple[str, ...],
+    request_timeout: str | None,
+    max_instance_memory: str | None,
+    log_dir: str | None,
+    follow: tuple[str, ...],
+    quiet: bool,
 ) -> None:
     """Serve the application until interrupted (SIGINT/SIGTERM)."""
     manifest_path = resolve_manifest_path(Path(from_)).absolute()
@@ -134,10 +177,18 @@ def up(
         state_dir=state_dir,
         env=tuple(parse_env_pair(pair) for pair in env_pairs),
         build=build,
+        component_ids=component_ids,
+        request_timeout=None if request_timeout is None else parse_duration(request_timeout),
+        max_instance_memory=None
+        if max_instance_memory is None
+        else parse_bytes(max_instance_memory),
+        log_dir=log_dir,
+        follow=follow,
+        quiet=quiet,
     )
     if config.build:
-        run_build(BuildSettings(manifest_path), environ=os.environ)
-    serve_app(config)
+        run_build(BuildSettings(manifest_path, component_ids), environ=os.environ)
+    serve_app(config, components=wasm_component_handler_factory(default_cache_dir(os.environ)))
 
 
 @main.command()

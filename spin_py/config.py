@@ -55,7 +55,8 @@ class UpConfig:
     component_ids: tuple[str, ...] = ()
     request_timeout: float | None = None
     max_instance_memory: int | None = None
-    log_dir: Path | None = None
+    log_dir: str | None = None
+    """`--log-dir`: None → `<state-dir>/logs`; "" → no log files (as Spin)."""
     follow: tuple[str, ...] = ()
     quiet: bool = False
     variables: tuple[tuple[str, str], ...] = ()
@@ -66,6 +67,13 @@ class UpConfig:
         if self.state_dir is not None:
             return self.state_dir
         return self.manifest_path.parent / STATE_DIR_NAME
+
+    @property
+    def resolved_log_dir(self) -> Path | None:
+        """Where component stdout/stderr files go (None: nowhere)."""
+        if self.log_dir is None:
+            return self.resolved_state_dir / "logs"
+        return Path(self.log_dir) if self.log_dir else None
 
 
 @dataclass(frozen=True)
@@ -96,3 +104,40 @@ def parse_env_pair(text: str) -> tuple[str, str]:
     if not _ENV_NAME.match(key):
         raise ConfigError(f"invalid environment variable name {key!r} in {text!r}")
     return key, value
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_BYTES = re.compile(r"^\s*(\d+)\s*([KMG]i?B?|B)?\s*$", re.IGNORECASE)
+_BYTE_UNITS = {
+    "": 1,
+    "B": 1,
+    "K": 1000,
+    "KB": 1000,
+    "KIB": 1024,
+    "KI": 1024,
+    "M": 1000**2,
+    "MB": 1000**2,
+    "MIB": 1024**2,
+    "MI": 1024**2,
+    "G": 1000**3,
+    "GB": 1000**3,
+    "GIB": 1024**3,
+    "GI": 1024**3,
+}
+
+
+def parse_duration(text: str) -> float:
+    """Parse `--request-timeout`: `30s`, `500ms`, `2m`, `1h`, or plain seconds; must be > 0."""
+    match = _DURATION.match(text)
+    if match is None or float(match.group(1)) <= 0:
+        raise ConfigError(f"invalid duration {text!r}: expected e.g. 30s, 500ms, 2m")
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+def parse_bytes(text: str) -> int:
+    """Parse `--max-instance-memory`: bytes, optionally with a unit (`256MiB`, `1G`, `64KB`)."""
+    match = _BYTES.match(text)
+    if match is None or int(match.group(1)) <= 0:
+        raise ConfigError(f"invalid size {text!r}: expected bytes, e.g. 268435456 or 256MiB")
+    return int(match.group(1)) * _BYTE_UNITS[(match.group(2) or "").upper()]

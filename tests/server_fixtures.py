@@ -207,7 +207,8 @@ class RawResponse:
 def raw_request(
     base_url: str, method: str, target: str, extra_headers: str = "", timeout: float = 10.0
 ) -> RawResponse:
-    """Send one HTTP/1.1 request over a plain socket; read the head and a Content-Length body."""
+    """Send one HTTP/1.1 request over a plain socket; read the head and the body (Content-Length,
+    or the raw chunked framing up to its last chunk, undecoded)."""
     host, port = base_url.removeprefix("http://").rsplit(":", 1)
     with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as sock:
         head = f"{method} {target} HTTP/1.1\r\nHost: {host}:{port}\r\n{extra_headers}\r\n"
@@ -223,8 +224,13 @@ def raw_request(
         headers = [tuple(h.split(": ", 1)) for h in header_lines]
         response = RawResponse(status_line, [(n, v) for n, v in headers], body)
         length = int(response.header("content-length") or 0)
+        chunked = (response.header("transfer-encoding") or "").lower() == "chunked"
+
+        def complete() -> bool:
+            return body.endswith(b"0\r\n\r\n") if chunked else len(body) >= length
+
         if method != "HEAD":
-            while len(body) < length:
+            while not complete():
                 chunk = sock.recv(65536)
                 if not chunk:
                     break

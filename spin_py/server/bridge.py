@@ -240,7 +240,7 @@ def build_handler(app: App, config: UpConfig, cache_dir: Path | None) -> WasmCom
     """Load `app`'s components (those of `config.component_ids`, if any) and build the handler."""
     settings = RuntimeSettings(
         state_dir=config.resolved_state_dir,
-        log_dir=config.log_dir,
+        log_dir=config.resolved_log_dir,
         env=config.env,
         quiet=config.quiet,
         follow=config.follow or None,
