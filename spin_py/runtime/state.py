@@ -7,7 +7,7 @@ extension on first use. No module-level dicts keyed by request.
 
 Blocking host calls wait on `state.wakeup` (a condition variable): whatever may make a pollable
 ready (the event loop delivering body bytes, a timer) calls `state.notify()`. Waits end at the
-request deadline with a `HostTrap`.
+request deadline (or on `cancel()`) with `DeadlineExceeded`, a `HostTrap`.
 """
 
 from __future__ import annotations
@@ -22,11 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from spin_py.runtime.context import ComponentContext
-from spin_py.runtime.table import HostTrap, ResourceTable
+from spin_py.runtime.table import DeadlineExceeded, HostTrap, ResourceTable
 
 E = TypeVar("E")
 
 _CURRENT: ContextVar[RequestState] = ContextVar("spin_py_request_state")
+
+MAX_WAIT = 3600.0
+"""Longest single condition wait (a guest may poll a timer centuries away); waits re-check."""
 
 
 @dataclass
@@ -39,6 +42,8 @@ class RequestState:
     """`time.monotonic()` value after which blocking host calls give up (None: never)."""
     table: ResourceTable = field(default_factory=ResourceTable)
     wakeup: threading.Condition = field(default_factory=threading.Condition)
+    cancelled: bool = False
+    """Set by `cancel()`: nobody waits for this request any more (e.g. the client left)."""
     _ext: dict[type, Any] = field(default_factory=dict)
 
     def ext(self, cls: type[E], factory: Callable[[], E] | None = None) -> E:
@@ -56,6 +61,16 @@ class RequestState:
     def has_ext(self, cls: type) -> bool:
         return cls in self._ext
 
+    def get_ext(self, cls: type[E]) -> E | None:
+        """This request's extension of type `cls` if one was created, else None."""
+        return self._ext.get(cls)
+
+    def cancel(self) -> None:
+        """End every current and future blocking host call of this request (any thread)."""
+        self.cancelled = True
+        self.deadline = time.monotonic()
+        self.notify()
+
     def notify(self) -> None:
         """Wake every host call blocked in `wait_until` (callable from any thread)."""
         with self.wakeup:
@@ -64,7 +79,8 @@ class RequestState:
     def wait_until(self, ready: Callable[[], bool], until: float | None = None) -> bool:
         """Block the guest thread until `ready()` is true or `until` (monotonic) passes.
 
-        Returns `ready()`'s last value. Raises `HostTrap` when the request deadline passes.
+        Returns `ready()`'s last value. Raises `DeadlineExceeded` (a `HostTrap`) when the
+        request deadline passes or the request is cancelled.
         """
         with self.wakeup:
             while True:
@@ -72,18 +88,24 @@ class RequestState:
                     return True
                 now = time.monotonic()
                 if self.deadline is not None and now >= self.deadline:
-                    raise HostTrap("request deadline exceeded while blocked in a host call")
+                    if self.cancelled:
+                        raise DeadlineExceeded("request cancelled while blocked in a host call")
+                    raise DeadlineExceeded("request deadline exceeded while blocked in a host call")
                 if until is not None and now >= until:
                     return False
                 limits = [t for t in (until, self.deadline) if t is not None]
-                timeout = min(limits) - now if limits else None
+                timeout = min(min(limits) - now, MAX_WAIT) if limits else None
                 self.wakeup.wait(timeout)
 
     def run_coroutine(self, coro: Any) -> Any:
         """Run `coro` on the event loop from the guest thread and wait for its result."""
         fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
         fut.add_done_callback(lambda _f: self.notify())
-        self.wait_until(fut.done)
+        try:
+            self.wait_until(fut.done)
+        except BaseException:
+            fut.cancel()
+            raise
         return fut.result()
 
 

@@ -6,7 +6,13 @@ never block; `blocking_*` methods wait through the request's `RequestState` so t
 request deadline.
 
 Errors cross as exceptions: `StreamClosed` becomes the WIT `closed` case, `StreamFailed`
-carries the host object that becomes the `last-operation-failed(error)` resource.
+carries the host object that becomes the `last-operation-failed(error)` resource. Guest misuse
+(writing more than `check_write` permitted) raises `HostTrap`.
+
+`OutputStream` implements the WIT convenience operations (`blocking_write_and_flush`,
+`write_zeroes`, `splice`, ...) on top of its five primitives, following the pseudo-code in the
+WIT documentation; subclasses only override them to go faster. Concrete streams live in
+`spin_py.runtime.iostreams`.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from spin_py.runtime.pollable import Pollable
+from spin_py.runtime.pollable import Pollable, block_on
+from spin_py.runtime.state import current
+from spin_py.runtime.table import HostTrap
 
 
 class StreamClosed(Exception):
@@ -85,3 +93,43 @@ class OutputStream(ABC):
     @abstractmethod
     def subscribe(self) -> Pollable:
         """Ready when `check_write` would return non-zero or an error."""
+
+    def blocking_write_and_flush(self, data: bytes) -> None:
+        """Write all of `data` as permits allow, then flush and wait for the flush."""
+        state = current()
+        ready = self.subscribe()
+        view = memoryview(data)
+        while view:
+            block_on(state, [ready])
+            permit = self.check_write()
+            self.write(bytes(view[:permit]))
+            view = view[permit:]
+        self.blocking_flush()
+
+    def write_zeroes(self, n: int) -> None:
+        """Like `write` of `n` zero bytes (same permit rule)."""
+        permit = self.check_write()
+        if n > permit:
+            raise HostTrap(f"write-zeroes of {n} bytes exceeds the {permit} permitted")
+        self.write(bytes(n))
+
+    def blocking_write_zeroes_and_flush(self, n: int) -> None:
+        """Like `blocking_write_and_flush` of `n` zero bytes."""
+        self.blocking_write_and_flush(bytes(n))
+
+    def splice(self, src: InputStream, n: int) -> int:
+        """Move up to `n` bytes that `src` has now, within this stream's permit."""
+        permit = self.check_write()
+        data = src.read(min(permit, n))
+        self.write(data)
+        return len(data)
+
+    def blocking_splice(self, src: InputStream, n: int) -> int:
+        """Like `splice`, first waiting until this stream accepts bytes and `src` has some."""
+        state = current()
+        ready = self.subscribe()
+        while (permit := self.check_write()) == 0:
+            block_on(state, [ready])
+        data = src.blocking_read(min(permit, n))
+        self.write(data)
+        return len(data)

@@ -27,6 +27,10 @@ class HostTrap(Exception):
     """Raised by a host function to trap the guest (misuse, host bug, deadline)."""
 
 
+class DeadlineExceeded(HostTrap):
+    """A blocking host call gave up: the request deadline passed or the request was cancelled."""
+
+
 class GuestExit(HostTrap):
     """The guest called `wasi:cli/exit`; unwinds the guest call like a trap."""
 
@@ -124,12 +128,16 @@ class ResourceTable:
         """Every live object, oldest first (for end-of-request cleanup)."""
         return [e.obj for e in self._entries.values()]
 
+    def clear(self) -> list[object]:
+        """Forget every entry (no `on_drop`); return the objects, oldest first."""
+        objects = self.objects()
+        self._entries.clear()
+        return objects
+
     def _lookup(self, rep: int, tag: int, cls: type[T]) -> T:
         entry = self._entries.get(rep)
         if entry is None:
             raise HostTrap(f"unknown handle {rep}")
         if entry.kind.tag != tag or not isinstance(entry.obj, cls):
-            raise HostTrap(
-                f"handle {rep} is a {entry.kind.name}, not a {cls.__name__} (tag {tag})"
-            )
+            raise HostTrap(f"handle {rep} is a {entry.kind.name}, not a {cls.__name__} (tag {tag})")
         return entry.obj

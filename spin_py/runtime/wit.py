@@ -101,4 +101,3 @@ def some_tagged(shape: Shape, payload: Any) -> Any:
 def none_tagged(shape: Shape) -> Any:
     """Lower `none` of an `option` whose payload has `shape`."""
     return Variant("none") if option(shape) == TAGGED else None
-

@@ -1,0 +1,134 @@
+"""The process-wide wasmtime Engine and the epoch ticker that enforces request deadlines.
+
+One Engine per process: compiled components, the linker and every Store must come from the same
+Engine. Epoch interruption is on, so every Store needs an epoch deadline (see
+`deadline_ticks`); a daemon thread advances the epoch every `TICK_SECONDS`, and a guest that runs
+past its deadline traps with "interrupt" at its next loop back-edge or function entry.
+
+The configuration is fixed here and summarised by `engine_fingerprint()`, which the compile
+cache includes in its keys: an artifact compiled with another configuration is never loaded.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import wasmtime
+
+from spin_py.runtime import wasmtime_patches
+
+TICK_SECONDS = 0.01
+"""How often the epoch advances: the granularity of `--request-timeout`."""
+
+NO_DEADLINE_TICKS = 100 * 365 * 24 * 3600 * 100
+"""Epoch deadline used when a request has no timeout (about a century of ticks)."""
+
+_CONFIG: tuple[tuple[str, object], ...] = (
+    ("epoch_interruption", True),
+    ("cranelift_opt_level", "speed"),
+    ("parallel_compilation", True),
+    ("wasm_component_model", True),
+)
+
+_engine: wasmtime.Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def _make_config() -> wasmtime.Config:
+    config = wasmtime.Config()
+    for name, value in _CONFIG:
+        setattr(config, name, value)
+    return config
+
+
+def get_engine() -> wasmtime.Engine:
+    """The Engine of this process, created on first use (thread-safe)."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            wasmtime_patches.install()
+            _engine = wasmtime.Engine(_make_config())
+        return _engine
+
+
+def engine_fingerprint() -> str:
+    """A short text naming the wasmtime version and the Engine settings that shape artifacts."""
+    settings = ",".join(f"{name}={value}" for name, value in _CONFIG)
+    return f"wasmtime-{wasmtime_version()};{settings}"
+
+
+def wasmtime_version() -> str:
+    """The installed wasmtime-py version (it bundles the matching native library)."""
+    from importlib.metadata import version
+
+    return version("wasmtime")
+
+
+def deadline_ticks(timeout: float | None) -> int:
+    """Epoch ticks for a request that may run `timeout` seconds (None: no deadline)."""
+    if timeout is None:
+        return NO_DEADLINE_TICKS
+    # One tick more than the timeout: the current tick may be about to end.
+    return max(1, math.ceil(timeout / TICK_SECONDS)) + 1
+
+
+class EpochTicker:
+    """A daemon thread that advances an Engine's epoch every `interval` seconds."""
+
+    def __init__(self, engine: wasmtime.Engine, interval: float = TICK_SECONDS) -> None:
+        self._engine = engine
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def start(self) -> None:
+        """Start ticking (idempotent)."""
+        with self._lock:
+            if self.running:
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._run, name="spin-py-epoch-ticker", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop ticking and wait for the thread to end (idempotent)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._stop.set()
+        if thread is not None:
+            thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._engine.increment_epoch()
+
+
+_ticker: EpochTicker | None = None
+_ticker_lock = threading.Lock()
+
+
+def ensure_ticker() -> EpochTicker:
+    """Start the process-wide epoch ticker for `get_engine()` if it is not running."""
+    global _ticker
+    with _ticker_lock:
+        if _ticker is None:
+            _ticker = EpochTicker(get_engine())
+        _ticker.start()
+        return _ticker
+
+
+def stop_ticker() -> None:
+    """Stop the process-wide epoch ticker (it restarts on the next `ensure_ticker()`)."""
+    with _ticker_lock:
+        ticker = _ticker
+    if ticker is not None:
+        ticker.stop()

@@ -1,0 +1,321 @@
+"""Running one guest call per request: fresh Store and instance, in a worker thread.
+
+`Invoker.invoke` is awaited on the event loop; the guest runs in a worker thread (one by
+default: scale with processes, not threads), never on the loop. Per call, inside
+`bind(state)`: a new Store with the memory cap and an epoch deadline, instantiation through the
+shared linker, the handler called by its precomputed export index, `post_return`, then the
+request's leftover host objects are closed and the Store is released.
+
+Every way a call can end becomes an `Outcome`: ok, trap (message and guest backtrace), timeout
+(epoch interrupt, or a host wait passing the deadline), exit (`wasi:cli/exit`), out-of-memory
+(the memory cap refused the instance), cancelled. Failures are logged once, at error level, on
+the `spin_py.runtime` logger, naming the component; the next call is unaffected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import wasmtime
+from wasmtime.component import Linker
+
+from spin_py.runtime.engine import EpochTicker, deadline_ticks, ensure_ticker, get_engine
+from spin_py.runtime.linker import shared_linker
+from spin_py.runtime.loader import LoadedComponent
+from spin_py.runtime.state import RequestState, bind
+from spin_py.runtime.table import DeadlineExceeded, GuestExit, HostTrap
+
+log = logging.getLogger("spin_py.runtime")
+
+MakeArgs = Callable[[RequestState], tuple[Any, ...]]
+"""Builds the handler's arguments in the worker thread (e.g. pushes the request handles)."""
+
+
+class OutcomeKind(enum.Enum):
+    """How a guest call ended."""
+
+    OK = "ok"
+    TRAP = "trap"
+    TIMEOUT = "timeout"
+    EXIT = "exit"
+    OUT_OF_MEMORY = "out-of-memory"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one `Invoker.invoke`."""
+
+    kind: OutcomeKind
+    message: str = ""
+    """What went wrong, one line (empty when ok)."""
+    backtrace: str = ""
+    """The guest's wasm backtrace, when wasmtime reported one."""
+    exit_code: int | None = None
+    """The status passed to `wasi:cli/exit` (kind EXIT)."""
+    error: BaseException | None = None
+    """The exception that ended the call, if any."""
+    elapsed: float = 0.0
+    """Seconds from the start of instantiation to the end of the call."""
+
+    @property
+    def ok(self) -> bool:
+        """True when the handler returned normally."""
+        return self.kind is OutcomeKind.OK
+
+    @property
+    def clean_exit(self) -> bool:
+        """True when the guest returned normally or exited with status 0."""
+        return self.ok or (self.kind is OutcomeKind.EXIT and self.exit_code == 0)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-request limits from the CLI (`--request-timeout`, `--max-instance-memory`)."""
+
+    request_timeout: float | None = None
+    """Seconds a request may run (None: no limit)."""
+    max_instance_memory: int | None = None
+    """Bytes of linear memory one instance may use (None: no limit)."""
+
+
+class Invoker:
+    """Runs guest calls for the whole process (one instance per process)."""
+
+    def __init__(
+        self,
+        engine: wasmtime.Engine | None = None,
+        linker: Linker | None = None,
+        limits: Limits | None = None,
+        workers: int = 1,
+    ) -> None:
+        self._engine = engine if engine is not None else get_engine()
+        self._linker = linker if linker is not None else shared_linker(self._engine)
+        self.limits = limits if limits is not None else Limits()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spin-py-guest")
+        self._own_ticker: EpochTicker | None = None
+        if self._engine is get_engine():
+            ensure_ticker()
+        else:
+            self._own_ticker = EpochTicker(self._engine)
+            self._own_ticker.start()
+
+    async def invoke(
+        self,
+        loaded: LoadedComponent,
+        state: RequestState,
+        make_args: MakeArgs,
+        *,
+        nested: bool = False,
+    ) -> Outcome:
+        """Run `loaded`'s handler with `make_args(state)` in a worker thread.
+
+        `nested=True` is for a call made while another guest call of this process waits for
+        it (service chaining): it gets a thread of its own, so it cannot queue behind its
+        caller. If the awaiting task is cancelled, the request is cancelled (blocked host
+        calls end) and the cancellation propagates.
+        """
+        loop = asyncio.get_running_loop()
+        if nested:
+            future = _run_in_new_thread(loop, lambda: self.run(loaded, state, make_args))
+        else:
+            future = loop.run_in_executor(self._pool, self.run, loaded, state, make_args)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            state.cancel()
+            raise
+
+    def run(self, loaded: LoadedComponent, state: RequestState, make_args: MakeArgs) -> Outcome:
+        """Run the call in the current thread (what `invoke` does in the worker)."""
+        started = time.monotonic()
+        if state.cancelled:  # cancelled while queued for a worker: nobody waits for it
+            return Outcome(OutcomeKind.CANCELLED, "request cancelled before it started")
+        with bind(state):
+            store = wasmtime.Store(self._engine)
+            try:
+                outcome = self._call(store, loaded, state, make_args)
+            finally:
+                _close_leftovers(state)
+                store.close()
+        outcome = dataclasses.replace(outcome, elapsed=time.monotonic() - started)
+        report(loaded.id, outcome, self.limits)
+        return outcome
+
+    def close(self) -> None:
+        """Stop the worker threads (after running calls end) and this invoker's ticker."""
+        self._pool.shutdown(wait=True)
+        if self._own_ticker is not None:
+            self._own_ticker.stop()
+
+    async def aclose(self) -> None:
+        """`close()` without blocking the event loop."""
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
+
+    def _call(
+        self,
+        store: wasmtime.Store,
+        loaded: LoadedComponent,
+        state: RequestState,
+        make_args: MakeArgs,
+    ) -> Outcome:
+        self._apply_limits(store, state)
+        try:
+            instance = self._linker.instantiate(store, loaded.component)
+        except Exception as err:
+            return classify_instantiation_error(err)
+        try:
+            func = instance.get_func(store, loaded.handle_index)
+            if func is None:
+                raise HostTrap(f"the handler export {loaded.handler_export} has no `handle`")
+            func(store, *make_args(state))
+            func.post_return(store)
+        except Exception as err:
+            return classify_call_error(err, state)
+        return Outcome(OutcomeKind.OK)
+
+    def _apply_limits(self, store: wasmtime.Store, state: RequestState) -> None:
+        timeout = self.limits.request_timeout
+        if timeout is not None:
+            until = time.monotonic() + timeout
+            state.deadline = until if state.deadline is None else min(state.deadline, until)
+        remaining = None if state.deadline is None else max(0.0, state.deadline - time.monotonic())
+        store.set_epoch_deadline(deadline_ticks(remaining))
+        if self.limits.max_instance_memory is not None:
+            store.set_limits(memory_size=self.limits.max_instance_memory)
+
+
+def _run_in_new_thread(
+    loop: asyncio.AbstractEventLoop, fn: Callable[[], Outcome]
+) -> asyncio.Future[Outcome]:
+    future: asyncio.Future[Outcome] = loop.create_future()
+
+    def settle(result: Outcome | None, error: BaseException | None) -> None:
+        if future.cancelled():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            assert result is not None
+            future.set_result(result)
+
+    def target() -> None:
+        try:
+            result = fn()
+        except BaseException as err:
+            loop.call_soon_threadsafe(settle, None, err)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=target, name="spin-py-guest-nested", daemon=True).start()
+    return future
+
+
+def _close_leftovers(state: RequestState) -> None:
+    """Close what the guest left in the table, newest first (children before parents)."""
+    for obj in reversed(state.table.clear()):
+        close = getattr(obj, "close", None)
+        if not callable(close):
+            continue
+        try:
+            close()
+        except Exception:
+            log.debug("closing leftover %r failed", obj, exc_info=True)
+
+
+# -- classifying failures -----------------------------------------------------------------------
+
+_OOM_MARKERS = ("exceeds memory limits", "out of memory", "memory allocation of", "MemoryError")
+
+
+def split_wasmtime_error(text: str) -> tuple[str, str]:
+    """(message, backtrace) from a wasmtime error's text.
+
+    wasmtime formats a trap as `error while executing at wasm backtrace:` + frames +
+    `Caused by:` + causes; the message is the causes, the backtrace the frames.
+    """
+    head, sep, causes = text.partition("Caused by:")
+    if not sep:
+        return " ".join(text.split()), ""
+    message = "; ".join(line.strip() for line in causes.splitlines() if line.strip())
+    frames = head.partition("wasm backtrace:")[2]
+    backtrace = "\n".join(line.rstrip() for line in frames.splitlines() if line.strip())
+    return message, backtrace
+
+
+def classify_instantiation_error(err: BaseException) -> Outcome:
+    """The outcome of a failed instantiation (the memory cap, or a trap at start-up)."""
+    message, backtrace = split_wasmtime_error(str(err))
+    kind = OutcomeKind.TRAP
+    if any(marker in message for marker in _OOM_MARKERS):
+        kind = OutcomeKind.OUT_OF_MEMORY
+    return Outcome(kind, f"instantiation failed: {message}", backtrace, error=err)
+
+
+def classify_call_error(err: BaseException, state: RequestState) -> Outcome:
+    """The outcome of a guest call that raised `err`."""
+    if isinstance(err, GuestExit):
+        return Outcome(OutcomeKind.EXIT, str(err), exit_code=err.code, error=err)
+    if isinstance(err, wasmtime.ExitTrap):
+        return Outcome(OutcomeKind.EXIT, f"guest exited with status {err.code}", "", err.code, err)
+    if isinstance(err, DeadlineExceeded):
+        return Outcome(_timeout_kind(state), str(err), error=err)
+    if isinstance(err, HostTrap):
+        return Outcome(OutcomeKind.TRAP, str(err), error=err)
+    if isinstance(err, wasmtime.WasmtimeError):
+        message, backtrace = split_wasmtime_error(str(err))
+        kind = OutcomeKind.TRAP
+        if "wasm trap: interrupt" in message:
+            kind = _timeout_kind(state)
+        elif any(marker in message for marker in _OOM_MARKERS):
+            kind = OutcomeKind.OUT_OF_MEMORY
+        return Outcome(kind, message, backtrace, error=err)
+    return Outcome(OutcomeKind.TRAP, f"host error: {type(err).__name__}: {err}", error=err)
+
+
+def _timeout_kind(state: RequestState) -> OutcomeKind:
+    return OutcomeKind.CANCELLED if state.cancelled else OutcomeKind.TIMEOUT
+
+
+def report(component_id: str, outcome: Outcome, limits: Limits) -> None:
+    """Log a failed call once, naming the component (ok and exit 0 are not logged)."""
+    kind = outcome.kind
+    if outcome.clean_exit:
+        if kind is OutcomeKind.EXIT:
+            log.debug('component "%s" exited with status 0', component_id)
+        return
+    where = f"\n{outcome.backtrace}" if outcome.backtrace else ""
+    if kind is OutcomeKind.CANCELLED:
+        log.info('component "%s": request cancelled: %s', component_id, outcome.message)
+    elif kind is OutcomeKind.EXIT:
+        log.error('component "%s" exited with status %s', component_id, outcome.exit_code)
+    elif kind is OutcomeKind.TIMEOUT:
+        log.error(
+            'component "%s" exceeded the request timeout of %ss: %s%s',
+            component_id,
+            limits.request_timeout,
+            outcome.message,
+            where,
+        )
+    elif kind is OutcomeKind.OUT_OF_MEMORY:
+        log.error('component "%s" ran out of memory: %s%s', component_id, outcome.message, where)
+    elif _is_host_bug(outcome.error):
+        log.error(
+            'component "%s" trapped: %s', component_id, outcome.message, exc_info=outcome.error
+        )
+    else:
+        log.error('component "%s" trapped: %s%s', component_id, outcome.message, where)
+
+
+def _is_host_bug(error: BaseException | None) -> bool:
+    """An exception no host function raises on purpose (a bug to show with its traceback)."""
+    return error is not None and not isinstance(error, HostTrap | wasmtime.WasmtimeError)

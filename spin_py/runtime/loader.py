@@ -1,0 +1,192 @@
+"""Loading an app's components at startup: compile (through the cache), detect, link-check.
+
+Everything that can fail about a component fails here, once, with a `ComponentLoadError` that
+names the component: a missing or unreadable source, a remote source, a core module, invalid
+wasm, no supported handler export, an import nothing defines, an initial memory above
+`--max-instance-memory`. Requests then only instantiate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+import wasmtime
+from wasmtime.component import Component, ComponentInstanceType, ExportIndex, FuncType, Linker
+
+from spin_py.errors import ComponentLoadError
+from spin_py.manifest.model import App, RemoteSource
+from spin_py.runtime.compile_cache import CompileCache, Report, report_to_stderr
+from spin_py.runtime.context import ComponentContext, RuntimeSettings
+from spin_py.runtime.engine import NO_DEADLINE_TICKS
+from spin_py.runtime.linker import shared_linker
+
+HANDLER_INTERFACE = "wasi:http/incoming-handler"
+HANDLER_FUNC = "handle"
+_HANDLER_EXPORT = re.compile(r"^wasi:http/incoming-handler@0\.2\.\d+$")
+_CORE_MODULE_VERSION = b"\x01\x00\x00\x00"
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedComponent:
+    """A compiled, link-checked component, ready to instantiate per request."""
+
+    id: str
+    component: Component
+    context: ComponentContext
+    handler_export: str
+    """The exact export name of the handler interface, e.g. `wasi:http/incoming-handler@0.2.0`."""
+    handle_index: ExportIndex
+    """Export index of the handler's `handle` function (valid for every instance)."""
+    source: Path
+
+
+def trigger_component_ids(app: App) -> list[str]:
+    """Ids of the components the app's triggers use, in trigger order, without repeats."""
+    ids: list[str] = []
+    for trigger in app.triggers:
+        if trigger.component is not None and trigger.component not in ids:
+            ids.append(trigger.component)
+    return ids
+
+
+def load_components(
+    app: App,
+    settings: RuntimeSettings,
+    engine: wasmtime.Engine,
+    cache_dir: Path | None,
+    *,
+    linker: Linker | None = None,
+    only: Collection[str] | None = None,
+    max_instance_memory: int | None = None,
+    report: Report = report_to_stderr,
+) -> dict[str, LoadedComponent]:
+    """Load every component a trigger uses (or those in `only`), keyed by id.
+
+    `linker` defaults to the process's shared linker; `cache_dir=None` disables the compile
+    cache. Raises `ComponentLoadError` for the first component that cannot run.
+    """
+    linker = linker if linker is not None else shared_linker(engine)
+    cache = CompileCache(engine, cache_dir, report)
+    loaded: dict[str, LoadedComponent] = {}
+    for component_id in trigger_component_ids(app):
+        if only is not None and component_id not in only:
+            continue
+        loaded[component_id] = load_component(
+            app, component_id, settings, engine, cache, linker, max_instance_memory
+        )
+    return loaded
+
+
+def load_component(
+    app: App,
+    component_id: str,
+    settings: RuntimeSettings,
+    engine: wasmtime.Engine,
+    cache: CompileCache,
+    linker: Linker,
+    max_instance_memory: int | None = None,
+) -> LoadedComponent:
+    """Compile, detect and link-check one component of `app`."""
+    spec = app.components[component_id]
+    path = _source_path(app, component_id, spec.source)
+    component = _compile(cache, component_id, path)
+    export = detect_handler(engine, component, component_id)
+    index = _handle_index(component, export, component_id)
+    check_links(engine, linker, component, component_id, max_instance_memory)
+    context = ComponentContext(app=app, component=spec, settings=settings)
+    return LoadedComponent(component_id, component, context, export, index, path)
+
+
+def _source_path(app: App, component_id: str, source: str | RemoteSource) -> Path:
+    if isinstance(source, RemoteSource):
+        raise ComponentLoadError(
+            f'component "{component_id}": remote sources are not supported yet '
+            f"(source url {source.url}); download the file and use a local path"
+        )
+    path = Path(source)
+    return path if path.is_absolute() else app.base_dir / path
+
+
+def _compile(cache: CompileCache, component_id: str, path: Path) -> Component:
+    try:
+        with path.open("rb") as f:
+            head = f.read(8)
+    except OSError as err:
+        raise ComponentLoadError(
+            f'component "{component_id}": cannot read source {path}: {err.strerror or err}'
+        ) from err
+    if head[:4] == b"\0asm" and head[4:8] == _CORE_MODULE_VERSION:
+        raise ComponentLoadError(
+            f'component "{component_id}": {path} is a core WebAssembly module, not a '
+            "component; spin-py runs components only (build a wasi:http component, e.g. with "
+            "componentize-py, or convert the module with `wasm-tools component new`)"
+        )
+    try:
+        return cache.load(path, component_id)
+    except wasmtime.WasmtimeError as err:
+        raise ComponentLoadError(
+            f'component "{component_id}": {path} is not a valid component: {_first_line(err)}'
+        ) from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise ComponentLoadError(
+            f'component "{component_id}": cannot read source {path}: {err}'
+        ) from err
+
+
+def detect_handler(engine: wasmtime.Engine, component: Component, component_id: str) -> str:
+    """The exact name of the `wasi:http/incoming-handler@0.2.x` export with a `handle` func.
+
+    Raises `ComponentLoadError` naming what the component exports instead.
+    """
+    exports = component.type.exports(engine)
+    for name in sorted(exports, reverse=True):
+        if not _HANDLER_EXPORT.match(name):
+            continue
+        ty = exports[name].ty
+        if isinstance(ty, ComponentInstanceType):
+            handle = ty.exports(engine).get(HANDLER_FUNC)
+            if handle is not None and isinstance(handle.ty, FuncType):
+                return name
+    listed = ", ".join(f"`{name}`" for name in exports) or "nothing"
+    raise ComponentLoadError(
+        f'component "{component_id}" does not export a supported handler: expected '
+        f"`{HANDLER_INTERFACE}@0.2.x` (with `{HANDLER_FUNC}`), but it exports {listed}"
+    )
+
+
+def _handle_index(component: Component, export: str, component_id: str) -> ExportIndex:
+    interface = component.get_export_index(export)
+    func = component.get_export_index(HANDLER_FUNC, interface) if interface else None
+    if func is None:
+        raise ComponentLoadError(f'component "{component_id}": cannot find `{export}#handle`')
+    return func
+
+
+def check_links(
+    engine: wasmtime.Engine,
+    linker: Linker,
+    component: Component,
+    component_id: str,
+    max_instance_memory: int | None = None,
+) -> None:
+    """Instantiate once in a throwaway store: a missing import fails now, naming it."""
+    store = wasmtime.Store(engine)
+    try:
+        store.set_epoch_deadline(NO_DEADLINE_TICKS)
+        if max_instance_memory is not None:
+            store.set_limits(memory_size=max_instance_memory)
+        linker.instantiate(store, component)
+    except Exception as err:  # a WasmtimeError, or a host function trapping at start-up
+        raise ComponentLoadError(
+            f'component "{component_id}" cannot be instantiated: {_first_line(err)}'
+        ) from err
+    finally:
+        store.close()
+
+
+def _first_line(err: BaseException) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return "; ".join(lines[:3]) if lines else type(err).__name__

@@ -1,0 +1,1 @@
+"""`wasi:io`: `error`, `poll` and `streams`, one module per interface."""
