@@ -185,6 +185,7 @@ def up(
         log_dir=log_dir,
         follow=follow,
         quiet=quiet,
+        otel_env=tuple((k, v) for k, v in os.environ.items() if k.startswith("OTEL_")),
     )
     if config.build:
         run_build(BuildSettings(manifest_path, component_ids), environ=os.environ)

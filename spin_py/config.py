@@ -60,6 +60,8 @@ class UpConfig:
     follow: tuple[str, ...] = ()
     quiet: bool = False
     variables: tuple[tuple[str, str], ...] = ()
+    otel_env: tuple[tuple[str, str], ...] = ()
+    """The `OTEL_*` environment variables, read by the CLI for the telemetry setup."""
 
     @property
     def resolved_state_dir(self) -> Path:

@@ -1,7 +1,7 @@
 """The exception tree of spin-py.
 
 SpinPyError                 base of every error spin-py raises on purpose
-├── ManifestError           the manifest cannot be read or is invalid (message names file, key, line)
+├── ManifestError           the manifest cannot be read or is invalid (names file, key, line)
 ├── ConfigError             CLI-level configuration is invalid (bad flag value, busy port, ...)
 ├── BuildError              a component's build command failed
 └── ComponentLoadError      a component cannot be loaded, compiled or linked at startup

@@ -33,6 +33,7 @@ from spin_py.runtime.linker import shared_linker
 from spin_py.runtime.loader import LoadedComponent
 from spin_py.runtime.state import RequestState, bind
 from spin_py.runtime.table import DeadlineExceeded, GuestExit, HostTrap
+from spin_py.telemetry.execute import execute_span_for, record_trap
 
 log = logging.getLogger("spin_py.runtime")
 
@@ -143,7 +144,10 @@ class Invoker:
         with bind(state):
             store = wasmtime.Store(self._engine)
             try:
-                outcome = self._call(store, loaded, state, make_args)
+                with execute_span_for(state, loaded.id) as span:
+                    outcome = self._call(store, loaded, state, make_args)
+                    if not outcome.clean_exit:
+                        record_trap(span, outcome.error, outcome.message)
             finally:
                 _close_leftovers(state)
                 store.close()

@@ -28,6 +28,7 @@ INTERFACE_MODULES: tuple[str, ...] = (
     "spin_py.wasi.http.types",
     "spin_py.wasi.http.outgoing",
     "spin_py.spin",
+    "spin_py.telemetry.wasi_otel",
 )
 """Every module that defines host interfaces, in the order they enter the linker."""
 

@@ -12,20 +12,28 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from spin_py.manifest.model import App
 from spin_py.routing import Router
 from spin_py.server.component import AsyncCloseable, ComponentHandler
 from spin_py.server.handler import RequestHandler
 from spin_py.server.responses import make_response, strip_added_headers
+from spin_py.telemetry import Telemetry, server_span_middleware
 
 SPIN_APP = web.AppKey("spin_app", App)
 """The loaded app, for code holding only the `web.Application` (middlewares, telemetry)."""
 
 
-def create_web_app(app: App, router: Router, components: ComponentHandler) -> web.Application:
-    """An aiohttp application serving `app`'s routes with `components` for component triggers."""
-    web_app = web.Application(middlewares=[empty_error_bodies])
+def create_web_app(
+    app: App, router: Router, components: ComponentHandler, telemetry: Telemetry | None = None
+) -> web.Application:
+    """An aiohttp application serving `app`'s routes with `components` for component triggers;
+    with `telemetry`, every request gets a server span (outermost middleware)."""
+    middlewares: list[Middleware] = [empty_error_bodies]
+    if telemetry is not None:
+        middlewares.insert(0, server_span_middleware(telemetry))
+    web_app = web.Application(middlewares=middlewares)
     web_app[SPIN_APP] = app
     web_app.on_response_prepare.append(strip_added_headers)
     web_app.router.add_route("*", "/{tail:.*}", RequestHandler(app, router, components).handle)

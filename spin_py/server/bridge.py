@@ -42,6 +42,7 @@ from spin_py.server.component import ComponentHandler, ComponentHandlerFactory
 from spin_py.server.exchange import BodyEnd, Exchange, Head, ResponseBody
 from spin_py.server.inbound import incoming_request
 from spin_py.server.responses import make_response, make_stream_response
+from spin_py.telemetry import prepare_execute_from_request
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields
 from spin_py.wasi.http.hooks import HttpHooks
@@ -74,6 +75,7 @@ class WasmComponentHandler:
             log.error('component "%s" is not loaded', component_id)
             return make_response(500)
         state = RequestState(loaded.context, asyncio.get_running_loop())
+        prepare_execute_from_request(state, request)
         exchange = Exchange(state)
         state.ext(HttpHooks).response_body = exchange.body_for
         guest_request = incoming_request(request, match, state)

@@ -17,6 +17,7 @@ from spin_py.server.component import ComponentHandler
 from spin_py.server.responses import RESPONSE_STARTED, make_response
 from spin_py.server.static import static_response
 from spin_py.server.wellknown import is_well_known, well_known_response
+from spin_py.telemetry import ROUTE_KEY
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class RequestHandler:
         match = self._router.route(path)
         if match is None:
             return make_response(404)
+        request[ROUTE_KEY] = match.raw_route
         static = match.trigger.static_response
         if static is not None:
             return static_response(static)

@@ -12,7 +12,7 @@ from typing import TextIO
 
 from aiohttp import web
 
-from spin_py import manifest
+from spin_py import __version__, manifest
 from spin_py.config import UpConfig
 from spin_py.routing import Router
 from spin_py.server import lifecycle
@@ -20,6 +20,10 @@ from spin_py.server.app import create_web_app
 from spin_py.server.component import ComponentHandlerFactory, default_component_handler
 from spin_py.server.listen import bind_listener, bound_url
 from spin_py.server.listing import listed_routes, render_json, render_plain
+from spin_py.telemetry import configure
+
+TELEMETRY_SHUTDOWN_S = 5.0
+"""Bounded wait for buffered telemetry to flush at shutdown."""
 
 
 def up(
@@ -31,6 +35,7 @@ def up(
     """Serve the app at `config.manifest_path` until SIGINT/SIGTERM; errors are `SpinPyError`s."""
     app = manifest.load(config.manifest_path)
     router = Router.build(app.triggers)
+    telemetry = configure(dict(config.otel_env), app_name=app.name, version=__version__)
     sock = bind_listener(config.listen, find_free_port=config.find_free_port)
     base_url = bound_url(sock)
     routes = listed_routes(base_url, router)
@@ -40,10 +45,13 @@ def up(
         handler = components(app, config)
         if inspect.isawaitable(handler):
             handler = await handler
-        return create_web_app(app, router, handler)
+        return create_web_app(app, router, handler, telemetry)
 
     def on_ready() -> None:
         out.write(render(base_url, routes))
         out.flush()
 
-    lifecycle.run(build_app, sock, on_ready)
+    try:
+        lifecycle.run(build_app, sock, on_ready)
+    finally:
+        telemetry.shutdown(TELEMETRY_SHUTDOWN_S)

@@ -33,6 +33,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_context
@@ -45,7 +46,6 @@ from spin_py.telemetry.request_attrs import request_attributes
 from spin_py.telemetry.setup import Telemetry
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 ROUTE_KEY = web.RequestKey("spin_py_route", str)
 """Set by the request handler to the matched manifest route, exactly as written."""

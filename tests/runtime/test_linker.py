@@ -24,6 +24,7 @@ def test_the_list_names_every_interface_module_in_order() -> None:
         "spin_py.wasi.http.types",
         "spin_py.wasi.http.outgoing",
         "spin_py.spin",
+        "spin_py.telemetry.wasi_otel",
     )
 
 
