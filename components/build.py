@@ -71,6 +71,13 @@ RECIPES: dict[str, Recipe] = {
     "echo": Recipe(world="proxy"),
     "misbehave": Recipe(world="misbehave"),
     "tiny": Recipe(world="", wat="tiny.wat"),
+    "kv-counter": Recipe(world="spin-http", spin_sdk=True),
+    "todo": Recipe(world="spin-http", spin_sdk=True),
+    "config": Recipe(world="spin-http", spin_sdk=True),
+    "platform-probe": Recipe(world="spin-http", spin_sdk=True),
+    "proxy": Recipe(world="spin-http", spin_sdk=True),
+    "chain-front": Recipe(world="spin-http", spin_sdk=True),
+    "chain-back": Recipe(world="spin-http", spin_sdk=True),
 }
 
 

@@ -1,9 +1,9 @@
 """The `spin-py` command line: `up` and `build`.
 
 Options (and the environment: `SPIN_HTTP_LISTEN_ADDR`, and the process environment passed to build
-commands) are read here and only here, turned into frozen settings from `spin_py.config`, and
-handed over. Errors spin-py raises on purpose print as `Error: <message>` on stderr with exit
-status 1 and no traceback.
+commands and, with the working directory, to the variable providers) are read here and only
+here, turned into frozen settings from `spin_py.config`, and handed over. Errors spin-py raises
+on purpose print as `Error: <message>` on stderr with exit status 1 and no traceback.
 """
 
 from __future__ import annotations
@@ -24,16 +24,21 @@ from spin_py.config import (
     DEFAULT_LISTEN,
     BuildSettings,
     OutputFormat,
+    PlatformSettings,
     UpConfig,
+    default_workers,
     parse_bytes,
     parse_duration,
     parse_env_pair,
     parse_listen_addr,
 )
 from spin_py.errors import SpinPyError
+from spin_py.manifest import load as load_manifest
 from spin_py.manifest import resolve_manifest_path
+from spin_py.platform.services import read_runtime_config
 from spin_py.runtime.compile_cache import default_cache_dir
 from spin_py.server.bridge import wasm_component_handler_factory
+from spin_py.server.platform_setup import prepare_platform
 from spin_py.server.up import up as serve_app
 
 P = ParamSpec("P")
@@ -65,6 +70,13 @@ def _configure_logging() -> None:
     logging.getLogger("spin_py").setLevel(logging.INFO)
 
 
+def _usable_cpus() -> int | None:
+    """CPUs this process may run on (its affinity mask, else the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count()
+
+
 def _manifest_option() -> Callable[[Callable[P, R]], Callable[P, R]]:
     return click.option(
         "-f",
@@ -82,6 +94,63 @@ def _manifest_option() -> Callable[[Callable[P, R]], Callable[P, R]]:
 def main() -> None:
     """spin-py: run Spin applications (HTTP trigger) in Python."""
     _configure_logging()
+
+
+def _platform_options(command: Callable[P, R]) -> Callable[P, R]:
+    """The Spin platform API options of `up`: variables, key-value, SQLite, runtime config."""
+    options = [
+        click.option(
+            "--variable",
+            "variable_args",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Application variable: KEY=VALUE, KEY=@file, @file.json or @file.toml; "
+            "repeatable.",
+        ),
+        click.option(
+            "--key-value",
+            "key_value_args",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Set a key in the default key-value store at startup; repeatable.",
+        ),
+        click.option(
+            "--sqlite",
+            "sqlite_args",
+            multiple=True,
+            metavar="STATEMENT",
+            help="Run SQL (or @file.sql) on the default SQLite database at startup; repeatable.",
+        ),
+        click.option(
+            "--runtime-config-file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            default=None,
+            help="Runtime config (TOML): key-value stores, SQLite databases, variable providers.",
+        ),
+        click.option(
+            "--truncate-logs", is_flag=True, help="Empty the components' log files at startup."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _platform_settings(
+    runtime_config_file: Path | None,
+    variable_args: tuple[str, ...],
+    key_value_args: tuple[str, ...],
+    sqlite_args: tuple[str, ...],
+) -> PlatformSettings:
+    """The platform options, the runtime config file read, the environment and the cwd."""
+    return PlatformSettings(
+        runtime_config=read_runtime_config(runtime_config_file),
+        variable_args=variable_args,
+        key_value_args=key_value_args,
+        sqlite_args=sqlite_args,
+        environ=tuple(os.environ.items()),
+        cwd=Path.cwd(),
+    )
 
 
 @main.command()
@@ -151,6 +220,14 @@ def main() -> None:
     help="Echo only these components' output to the console; repeatable (default: all).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Do not echo component output to the console.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Worker processes sharing the port (default: the CPU count, at most 4).",
+)
+@_platform_options
 @_user_errors
 def up(
     from_: str,
@@ -166,9 +243,20 @@ def up(
     log_dir: str | None,
     follow: tuple[str, ...],
     quiet: bool,
+    workers: int | None,
+    variable_args: tuple[str, ...],
+    key_value_args: tuple[str, ...],
+    sqlite_args: tuple[str, ...],
+    runtime_config_file: Path | None,
+    truncate_logs: bool,
 ) -> None:
     """Serve the application until interrupted (SIGINT/SIGTERM)."""
     manifest_path = resolve_manifest_path(Path(from_)).absolute()
+    platform = _platform_settings(runtime_config_file, variable_args, key_value_args, sqlite_args)
+    runtime_config = platform.runtime_config
+    state_dir = state_dir or runtime_config.state_dir
+    if log_dir is None and runtime_config.log_dir is not None:
+        log_dir = str(runtime_config.log_dir)
     config = UpConfig(
         manifest_path=manifest_path,
         listen=parse_listen_addr(listen),
@@ -185,10 +273,14 @@ def up(
         log_dir=log_dir,
         follow=follow,
         quiet=quiet,
+        workers=workers if workers is not None else default_workers(_usable_cpus()),
+        truncate_logs=truncate_logs,
+        platform=platform,
         otel_env=tuple((k, v) for k, v in os.environ.items() if k.startswith("OTEL_")),
     )
     if config.build:
         run_build(BuildSettings(manifest_path, component_ids), environ=os.environ)
+    prepare_platform(load_manifest(manifest_path), config)
     serve_app(config, components=wasm_component_handler_factory(default_cache_dir(os.environ)))
 
 

@@ -8,11 +8,12 @@ Parse errors raise `ConfigError` with a message ready to show to the user.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from spin_py.errors import ConfigError
+from spin_py.platform.runtime_config import RuntimeConfig
 
 OutputFormat = Literal["plain", "json"]
 
@@ -20,6 +21,9 @@ DEFAULT_LISTEN = "127.0.0.1:3000"
 STATE_DIR_NAME = ".spin"
 FIND_FREE_PORT_ATTEMPTS = 10
 """With `--find-free-port`, ports `port .. port + 9` are tried, as Spin does."""
+
+MAX_DEFAULT_WORKERS = 4
+"""The default worker count is the CPU count, at most this (see `default_workers`)."""
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -34,6 +38,28 @@ class ListenAddr:
     def __str__(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """What the Spin platform APIs (variables, key-value, SQLite) need, as the CLI read it.
+
+    Every serving process opens its backends from these (`spin_py.server.platform_setup`); the
+    startup writes (`--key-value`, `--sqlite`) run once, before serving. `environ` is the
+    process environment (variable providers read `SPIN_VARIABLE_*` and configured prefixes from
+    it) and `cwd` the working directory (`.env`, relative `@file` options). Fields that may hold
+    secret values are left out of `repr`.
+    """
+
+    runtime_config: RuntimeConfig = field(default_factory=RuntimeConfig, repr=False)
+    variable_args: tuple[str, ...] = field(default=(), repr=False)
+    """`--variable` options as given: `KEY=VALUE`, `KEY=@file`, `@file.json`, `@file.toml`."""
+    key_value_args: tuple[str, ...] = ()
+    """`--key-value KEY=VALUE` options."""
+    sqlite_args: tuple[str, ...] = ()
+    """`--sqlite STATEMENT | @file.sql` options."""
+    environ: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    cwd: Path = Path(".")
 
 
 @dataclass(frozen=True)
@@ -59,9 +85,14 @@ class UpConfig:
     """`--log-dir`: None → `<state-dir>/logs`; "" → no log files (as Spin)."""
     follow: tuple[str, ...] = ()
     quiet: bool = False
-    variables: tuple[tuple[str, str], ...] = ()
+    truncate_logs: bool = False
+    """`--truncate-logs`: empty the components' log files at startup."""
+    platform: PlatformSettings = field(default_factory=PlatformSettings)
     otel_env: tuple[tuple[str, str], ...] = ()
     """The `OTEL_*` environment variables, read by the CLI for the telemetry setup."""
+    workers: int = 1
+    """`--workers`: serving processes; 1 serves in this process, more fork a supervisor's
+    workers sharing the socket (`spin_py.server.supervisor`)."""
 
     @property
     def resolved_state_dir(self) -> Path:
@@ -84,6 +115,11 @@ class BuildSettings:
 
     manifest_path: Path
     component_ids: tuple[str, ...] = ()
+
+
+def default_workers(cpu_count: int | None) -> int:
+    """`--workers` when not given: one process per CPU, at most `MAX_DEFAULT_WORKERS`."""
+    return max(1, min(cpu_count or 1, MAX_DEFAULT_WORKERS))
 
 
 def parse_listen_addr(text: str) -> ListenAddr:

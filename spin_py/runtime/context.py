@@ -11,9 +11,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from spin_py.manifest.model import App, Component
+
+if TYPE_CHECKING:
+    from spin_py.platform.services import PlatformServices
 
 E = TypeVar("E")
 
@@ -29,6 +32,9 @@ class RuntimeSettings:
     quiet: bool = False
     follow: tuple[str, ...] | None = None
     """Component ids whose output is echoed to the console (None: all)."""
+    platform: PlatformServices | None = field(default=None, compare=False)
+    """Variables, key-value stores and SQLite databases of this process (None: not configured;
+    the platform interfaces then answer an error)."""
 
 
 @dataclass

@@ -15,6 +15,7 @@ import math
 import threading
 
 import wasmtime
+from wasmtime import _ffi as ffi
 
 from spin_py.runtime import wasmtime_patches
 
@@ -31,6 +32,13 @@ _CONFIG: tuple[tuple[str, object], ...] = (
     ("wasm_component_model", True),
 )
 
+_NATIVE_CONFIG: tuple[tuple[str, bool], ...] = (("concurrency_support", False),)
+"""Settings wasmtime-py has no property for, set through the C API. Component-model concurrency
+stays off: spin-py hosts no async functions, and with it on (wasmtime 50's default) a guest
+passing two or more borrowed handles to one host function traps with "BUG: deferred host scope
+has no call context" before the function runs, e.g. `wasi:io/poll.poll` over two pollables
+(the Spin Python SDK's `http.send` with a body that does not fit the stream's buffer)."""
+
 _engine: wasmtime.Engine | None = None
 _engine_lock = threading.Lock()
 
@@ -39,6 +47,8 @@ def _make_config() -> wasmtime.Config:
     config = wasmtime.Config()
     for name, value in _CONFIG:
         setattr(config, name, value)
+    for name, flag in _NATIVE_CONFIG:
+        getattr(ffi, f"wasmtime_config_{name}_set")(config.ptr(), flag)
     return config
 
 
@@ -54,7 +64,7 @@ def get_engine() -> wasmtime.Engine:
 
 def engine_fingerprint() -> str:
     """A short text naming the wasmtime version and the Engine settings that shape artifacts."""
-    settings = ",".join(f"{name}={value}" for name, value in _CONFIG)
+    settings = ",".join(f"{name}={value}" for name, value in (*_CONFIG, *_NATIVE_CONFIG))
     return f"wasmtime-{wasmtime_version()};{settings}"
 
 

@@ -28,7 +28,8 @@ from typing import Any
 import wasmtime
 from wasmtime.component import Linker
 
-from spin_py.runtime.engine import EpochTicker, deadline_ticks, ensure_ticker, get_engine
+from spin_py.runtime.engine import EpochTicker, ensure_ticker, get_engine
+from spin_py.runtime.interrupt import DEADLINE_MESSAGE, INTERRUPTED_MESSAGE, Interrupter
 from spin_py.runtime.linker import shared_linker
 from spin_py.runtime.loader import LoadedComponent
 from spin_py.runtime.state import RequestState, bind
@@ -103,6 +104,7 @@ class Invoker:
         self._linker = linker if linker is not None else shared_linker(self._engine)
         self.limits = limits if limits is not None else Limits()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spin-py-guest")
+        self._interrupter = Interrupter()
         self._own_ticker: EpochTicker | None = None
         if self._engine is get_engine():
             ensure_ticker()
@@ -141,6 +143,35 @@ class Invoker:
         started = time.monotonic()
         if state.cancelled:  # cancelled while queued for a worker: nobody waits for it
             return Outcome(OutcomeKind.CANCELLED, "request cancelled before it started")
+        with self._interrupter.track(state):
+            if self._interrupter.interrupted:
+                return Outcome(OutcomeKind.CANCELLED, "the server is shutting down")
+            outcome = self._run_bound(loaded, state, make_args)
+        outcome = dataclasses.replace(outcome, elapsed=time.monotonic() - started)
+        report(loaded.id, outcome, self.limits)
+        return outcome
+
+    def interrupt(self) -> None:
+        """Stop the running guest calls now and refuse later ones (outcome CANCELLED): blocked
+        host calls end at once, wasm code at its next epoch check (within `SLICE_SECONDS`,
+        even in a pure wasm loop). From any thread; permanent. For shutdown."""
+        self._interrupter.interrupt()
+
+    def close(self) -> None:
+        """Interrupt the guests still running (see `interrupt`), then stop the worker threads
+        and this invoker's ticker. Give calls their grace period before closing."""
+        self._interrupter.interrupt()
+        self._pool.shutdown(wait=True)
+        if self._own_ticker is not None:
+            self._own_ticker.stop()
+
+    async def aclose(self) -> None:
+        """`close()` without blocking the event loop."""
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
+
+    def _run_bound(
+        self, loaded: LoadedComponent, state: RequestState, make_args: MakeArgs
+    ) -> Outcome:
         with bind(state):
             store = wasmtime.Store(self._engine)
             try:
@@ -151,19 +182,7 @@ class Invoker:
             finally:
                 _close_leftovers(state)
                 store.close()
-        outcome = dataclasses.replace(outcome, elapsed=time.monotonic() - started)
-        report(loaded.id, outcome, self.limits)
         return outcome
-
-    def close(self) -> None:
-        """Stop the worker threads (after running calls end) and this invoker's ticker."""
-        self._pool.shutdown(wait=True)
-        if self._own_ticker is not None:
-            self._own_ticker.stop()
-
-    async def aclose(self) -> None:
-        """`close()` without blocking the event loop."""
-        await asyncio.get_running_loop().run_in_executor(None, self.close)
 
     def _call(
         self,
@@ -192,8 +211,7 @@ class Invoker:
         if timeout is not None:
             until = time.monotonic() + timeout
             state.deadline = until if state.deadline is None else min(state.deadline, until)
-        remaining = None if state.deadline is None else max(0.0, state.deadline - time.monotonic())
-        store.set_epoch_deadline(deadline_ticks(remaining))
+        self._interrupter.arm(store, state.deadline)
         if self.limits.max_instance_memory is not None:
             store.set_limits(memory_size=self.limits.max_instance_memory)
 
@@ -278,7 +296,9 @@ def classify_call_error(err: BaseException, state: RequestState) -> Outcome:
     if isinstance(err, wasmtime.WasmtimeError):
         message, backtrace = split_wasmtime_error(str(err))
         kind = OutcomeKind.TRAP
-        if "wasm trap: interrupt" in message:
+        if INTERRUPTED_MESSAGE in message:
+            kind = OutcomeKind.CANCELLED
+        elif "wasm trap: interrupt" in message or DEADLINE_MESSAGE in message:
             kind = _timeout_kind(state)
         elif any(marker in message for marker in _OOM_MARKERS):
             kind = OutcomeKind.OUT_OF_MEMORY

@@ -12,5 +12,7 @@ Modules (import them directly; this package imports nothing so that pure modules
 - `listen`      `bind_listener`: the one place a listening socket is bound
 - `listing`     the `Serving ...` / `Available Routes:` listing, plain or JSON
 - `lifecycle`   run until SIGINT/SIGTERM, then a bounded graceful shutdown
+- `supervisor`  `--workers N`: bind once, fork workers sharing the socket, restart, stop
+- `worker`      the forked worker process: its status pipe, watching the supervisor
 - `headers`     the spin-* request headers a component sees
 """

@@ -4,11 +4,13 @@ One catch-all route for every method and path hands requests to `RequestHandler`
 routing is not used (Spin's routing rules are in `spin_py.routing`). The response-prepare signal
 strips the headers aiohttp would add (see `responses`); a middleware turns the few errors aiohttp
 raises itself (a request target the catch-all cannot match, such as `OPTIONS *`) into responses
-with an empty body; and the component handler, if it has an `aclose`, is closed on cleanup.
+with an empty body; the component handler, if it has an `interrupt`, is interrupted once the
+shutdown grace period passed, and, if it has an `aclose`, is closed on cleanup.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -16,8 +18,9 @@ from aiohttp.typedefs import Middleware
 
 from spin_py.manifest.model import App
 from spin_py.routing import Router
-from spin_py.server.component import AsyncCloseable, ComponentHandler
+from spin_py.server.component import AsyncCloseable, ComponentHandler, Interruptible
 from spin_py.server.handler import RequestHandler
+from spin_py.server.lifecycle import SHUTDOWN_GRACE
 from spin_py.server.responses import make_response, strip_added_headers
 from spin_py.telemetry import Telemetry, server_span_middleware
 
@@ -37,6 +40,8 @@ def create_web_app(
     web_app[SPIN_APP] = app
     web_app.on_response_prepare.append(strip_added_headers)
     web_app.router.add_route("*", "/{tail:.*}", RequestHandler(app, router, components).handle)
+    if isinstance(components, Interruptible):
+        _interrupt_after_grace(web_app, components)
     if isinstance(components, AsyncCloseable):
         web_app.on_cleanup.append(_closer(components))
     return web_app
@@ -51,6 +56,23 @@ async def empty_error_bodies(
         return await handler(request)
     except web.HTTPException as exc:
         return make_response(exc.status)
+
+
+def _interrupt_after_grace(web_app: web.Application, components: Interruptible) -> None:
+    """At shutdown, in-flight requests get `SHUTDOWN_GRACE` seconds, then their guests are
+    interrupted, so the handlers still answer within aiohttp's graceful wait (the timer is
+    dropped at cleanup if everything ended sooner)."""
+    timers: list[asyncio.TimerHandle] = []
+
+    async def schedule(_: web.Application) -> None:
+        timers.append(asyncio.get_running_loop().call_later(SHUTDOWN_GRACE, components.interrupt))
+
+    async def drop(_: web.Application) -> None:
+        for timer in timers:
+            timer.cancel()
+
+    web_app.on_shutdown.append(schedule)
+    web_app.on_cleanup.append(drop)
 
 
 def _closer(components: AsyncCloseable) -> Callable[[web.Application], Awaitable[None]]:

@@ -16,56 +16,84 @@ of the call:
   here (`guest failed to produce a response prior to returning`).
 - the guest set `err(error-code)`: `500` with an empty body and one error log line.
 
-spin-py adds no header of its own (see `spin_py.server.responses`).
+spin-py adds no header of its own (see `spin_py.server.responses`). Starting the call and
+waiting for the head and the end of the body is `Execution` (`spin_py.server.execution`),
+shared with service-chained requests (`spin_py.server.chaining`), which hand the body to the
+calling guest instead of an aiohttp response.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 from aiohttp.http_writer import StreamWriter
 
 from spin_py.config import UpConfig
 from spin_py.manifest.model import App
+from spin_py.outbound import OutboundClient, SelfOrigin
 from spin_py.routing import RouteMatch
 from spin_py.runtime.context import RuntimeSettings
 from spin_py.runtime.engine import get_engine
 from spin_py.runtime.invoke import Invoker, Limits, Outcome
 from spin_py.runtime.loader import LoadedComponent, load_components
 from spin_py.runtime.state import RequestState
-from spin_py.runtime.streams import StreamFailed
+from spin_py.server.chaining import InProcessChaining
 from spin_py.server.component import ComponentHandler, ComponentHandlerFactory
-from spin_py.server.exchange import BodyEnd, Exchange, Head, ResponseBody
+from spin_py.server.exchange import Head
+from spin_py.server.execution import NO_RESPONSE, Execution, body_forbidden, drain
 from spin_py.server.inbound import incoming_request
+from spin_py.server.platform_setup import open_services
 from spin_py.server.responses import make_response, make_stream_response
 from spin_py.telemetry import prepare_execute_from_request
-from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields
-from spin_py.wasi.http.hooks import HttpHooks
-from spin_py.wasi.http.kinds import INCOMING_REQUEST, RESPONSE_OUTPARAM
-from spin_py.wasi.http.request import IncomingRequest
-from spin_py.wasi.http.response import ResponseOutparam, content_length
+from spin_py.wasi.http.outbound_host import SELF_REQUEST_HEADER, OutboundHost
+from spin_py.wasi.http.response import content_length
 
-__all__ = ["WasmComponentHandler", "build_handler", "wasm_component_handler_factory"]
+__all__ = [
+    "NO_RESPONSE",
+    "WasmComponentHandler",
+    "build_handler",
+    "wasm_component_handler_factory",
+]
 
 log = logging.getLogger("spin_py.server.bridge")
 
-NO_RESPONSE = "guest failed to produce a response prior to returning"
 SHUTDOWN_GRACE = 5.0
 """Seconds `aclose` waits for guest calls still running before cancelling them."""
 
 
 class WasmComponentHandler:
-    """Runs the matched component's `wasi:http/incoming-handler.handle` for each request."""
+    """Runs the matched component's `wasi:http/incoming-handler.handle` for each request.
 
-    def __init__(self, components: dict[str, LoadedComponent], invoker: Invoker) -> None:
+    It also serves the components' outbound HTTP (`OutboundHost`): service-chained requests
+    run in-process through the same `Execution` path (`InProcessChaining`), self requests go
+    to the address `set_self_origin` gives (called by `up` once the socket is bound) and run
+    `nested`. `client` defaults to the process-wide outbound client; `aclose` closes it.
+    """
+
+    def __init__(
+        self,
+        components: dict[str, LoadedComponent],
+        invoker: Invoker,
+        on_close: Callable[[], None] | None = None,
+        *,
+        client: OutboundClient | None = None,
+    ) -> None:
         self._components = components
         self._invoker = invoker
+        self._on_close = on_close
         self._calls: set[asyncio.Task[Outcome]] = set()
+        chaining = InProcessChaining(invoker, components, self._calls)
+        self._outbound = OutboundHost(client, chaining, chaining.targets)
+        self._outbound.attach(loaded.context for loaded in components.values())
+
+    def set_self_origin(self, origin: SelfOrigin) -> None:
+        """Where self requests (relative URLs, `self`, `self.alt`) go: the bound listener."""
+        self._outbound.origin = origin
 
     async def handle(self, request: web.Request, match: RouteMatch) -> web.StreamResponse:
         """Answer `request` with the component `match` names."""
@@ -76,65 +104,41 @@ class WasmComponentHandler:
             return make_response(500)
         state = RequestState(loaded.context, asyncio.get_running_loop())
         prepare_execute_from_request(state, request)
-        exchange = Exchange(state)
-        state.ext(HttpHooks).response_body = exchange.body_for
+        nested = self._outbound.is_self_request(request.headers.get(SELF_REQUEST_HEADER))
         guest_request = incoming_request(request, match, state)
-        call = self._start(loaded, state, guest_request, exchange)
+        execution = Execution.start(self._invoker, loaded, state, guest_request, nested=nested)
+        execution.track(self._calls)
         try:
-            return await _respond(request, loaded.id, exchange, call)
+            head = await execution.head()
+            if head is None:
+                return make_response(500)
+            return await _stream(request, execution, head)
         except asyncio.CancelledError:
-            call.cancel()  # ends the guest's blocking host calls (see Invoker.invoke)
+            execution.cancel()  # ends the guest's blocking host calls (see Invoker.invoke)
             raise
         finally:
-            exchange.close()
+            execution.close()
+
+    def interrupt(self) -> None:
+        """End the running guest calls now (shutdown, after the grace period; see
+        `Interruptible`): blocked host calls at once, wasm code within one epoch slice."""
+        self._invoker.interrupt()
 
     async def aclose(self) -> None:
         """Give running guest calls `SHUTDOWN_GRACE` seconds, cancel the rest, stop the
-        worker threads."""
+        worker threads, close the outbound client, then run `on_close` (closes the platform
+        services)."""
         if self._calls:
             _, pending = await asyncio.wait(set(self._calls), timeout=SHUTDOWN_GRACE)
             for call in pending:
                 call.cancel()
         await self._invoker.aclose()
-
-    def _start(
-        self,
-        loaded: LoadedComponent,
-        state: RequestState,
-        guest_request: IncomingRequest,
-        exchange: Exchange,
-    ) -> asyncio.Task[Outcome]:
-        def make_args(st: RequestState) -> tuple[Any, ...]:
-            return (
-                st.table.push(guest_request, INCOMING_REQUEST),
-                st.table.push(ResponseOutparam(exchange), RESPONSE_OUTPARAM),
-            )
-
-        call = asyncio.ensure_future(self._invoker.invoke(loaded, state, make_args))
-        self._calls.add(call)
-        call.add_done_callback(self._calls.discard)
-        return call
+        await self._outbound.aclose()
+        if self._on_close is not None:
+            self._on_close()
 
 
-async def _respond(
-    request: web.Request, component_id: str, exchange: Exchange, call: asyncio.Task[Outcome]
-) -> web.StreamResponse:
-    await _first_of(exchange.head, call)
-    if not exchange.head.done():
-        outcome = call.result()
-        if outcome.clean_exit:
-            log.error('component "%s": %s', component_id, NO_RESPONSE)
-        return make_response(500)
-    head = exchange.head.result()
-    if isinstance(head, ErrorCode):
-        log.error('component "%s" responded with an error: %s', component_id, head)
-        return make_response(500)
-    return await _stream(request, component_id, head, call)
-
-
-async def _stream(
-    request: web.Request, component_id: str, head: Head, call: asyncio.Task[Outcome]
-) -> web.StreamResponse:
+async def _stream(request: web.Request, execution: Execution, head: Head) -> web.StreamResponse:
     headers = [(name, value.decode("latin-1")) for name, value in head.headers]
     response = make_stream_response(head.status, headers)
     await response.prepare(request)
@@ -145,56 +149,19 @@ async def _stream(
     if body is None:
         _check_empty_length(request, head)
         return response
-    body.attach(None if _must_be_empty(request.method, head.status) else response)
-    end = await _body_end(head, body, call)
-    drained = await _drain(body)
+    body.attach(None if body_forbidden(request.method, head.status) else response)
+    end = await execution.body_end(head, body)
+    drained = await drain(body)
     if end is None or end.aborted is not None or not drained:
-        _cut(request, component_id, end, call)
+        _cut(request, execution, execution.cut_reason(end))
     elif end.trailers is not None and len(end.trailers):
         await _write_trailers(request, response, end.trailers)
     return response
 
 
-async def _drain(body: ResponseBody) -> bool:
-    """Wait until the guest's bytes have reached the response; False if writing failed."""
-    try:
-        await body.drain()
-    except StreamFailed:
-        return False
-    return True
-
-
-async def _body_end(head: Head, body: ResponseBody, call: asyncio.Task[Outcome]) -> BodyEnd | None:
-    """How the body ended: finished/aborted by the guest, or left open by a call that ended
-    (a clean end finishes it, a failure leaves it unfinished: None)."""
-    ended = asyncio.wrap_future(body.ended)
-    await _first_of(ended, call)
-    if ended.done():
-        return ended.result()
-    ended.cancel()
-    if not call.result().clean_exit:
-        return None
-    outgoing = head.outgoing
-    if outgoing is not None and not outgoing.complete:
-        return BodyEnd(aborted=ErrorCode.response_body_size(outgoing.written or 0))
-    return BodyEnd()
-
-
-async def _first_of(*futures: asyncio.Future[Any]) -> None:
-    """Wait until at least one of `futures` is done (none is cancelled)."""
-    await asyncio.wait(set(futures), return_when=asyncio.FIRST_COMPLETED)
-
-
-def _cut(
-    request: web.Request, component_id: str, end: BodyEnd | None, call: asyncio.Task[Outcome]
-) -> None:
+def _cut(request: web.Request, execution: Execution, reason: str) -> None:
     """End the connection without completing the response (the client sees it cut short)."""
-    if end is not None and end.aborted is not None:
-        reason = f"the body was aborted ({end.aborted})"
-    else:
-        outcome = call.result() if call.done() else None
-        reason = f"the guest call ended: {outcome.kind.value}" if outcome else "the guest failed"
-    log.warning('component "%s": response cut short: %s', component_id, reason)
+    log.warning('component "%s": response cut short: %s', execution.component_id, reason)
     if request.transport is not None:
         request.transport.close()
 
@@ -205,13 +172,8 @@ def _check_empty_length(request: web.Request, head: Head) -> None:
         declared = content_length(Fields.trusted(head.headers))
     except ValueError:
         declared = None
-    if declared and not _must_be_empty(request.method, head.status) and request.transport:
+    if declared and not body_forbidden(request.method, head.status) and request.transport:
         request.transport.close()
-
-
-def _must_be_empty(method: str, status: int) -> bool:
-    """HEAD responses and 1xx/204/304 carry no body on the wire."""
-    return method == "HEAD" or status < 200 or status in (204, 304)
 
 
 async def _write_trailers(
@@ -239,22 +201,29 @@ def wasm_component_handler_factory(cache_dir: Path | None) -> ComponentHandlerFa
 
 
 def build_handler(app: App, config: UpConfig, cache_dir: Path | None) -> WasmComponentHandler:
-    """Load `app`'s components (those of `config.component_ids`, if any) and build the handler."""
+    """Load `app`'s components (those of `config.component_ids`, if any) and build the handler;
+    this process's platform services (variables, key-value, SQLite) are opened here."""
+    services = open_services(app, config)
     settings = RuntimeSettings(
         state_dir=config.resolved_state_dir,
         log_dir=config.resolved_log_dir,
         env=config.env,
         quiet=config.quiet,
         follow=config.follow or None,
+        platform=services,
     )
     engine = get_engine()
-    components = load_components(
-        app,
-        settings,
-        engine,
-        cache_dir,
-        only=config.component_ids or None,
-        max_instance_memory=config.max_instance_memory,
-    )
+    try:
+        components = load_components(
+            app,
+            settings,
+            engine,
+            cache_dir,
+            only=config.component_ids or None,
+            max_instance_memory=config.max_instance_memory,
+        )
+    except BaseException:
+        services.close()
+        raise
     limits = Limits(config.request_timeout, config.max_instance_memory)
-    return WasmComponentHandler(components, Invoker(engine, limits=limits))
+    return WasmComponentHandler(components, Invoker(engine, limits=limits), services.close)

@@ -12,7 +12,12 @@ seam. An implementation:
   the response had already started: then the error is logged and the connection is aborted, so the
   client sees a cut-short response rather than a complete one;
 - may also provide `async def aclose(self) -> None` (see `AsyncCloseable`): it is awaited once at
-  shutdown, after the listener has stopped accepting.
+  shutdown, after the listener has stopped accepting;
+- may also provide `set_self_origin(origin)` (see `SelfOriginAware`): `up` calls it with the
+  bound address once the handler exists, for the guests' self requests;
+- may also provide `interrupt()` (see `Interruptible`): at shutdown, once in-flight requests had
+  their grace period, it must end the guest calls still running (even a guest spinning in pure
+  wasm with no request timeout), so shutdown is bounded.
 
 The server gets its handler from a `ComponentHandlerFactory` (sync or async), called once inside
 the running event loop before the first request. Until the runtime exists,
@@ -29,6 +34,7 @@ from aiohttp import web
 
 from spin_py.config import UpConfig
 from spin_py.manifest.model import App
+from spin_py.outbound.chaining import SelfOrigin
 from spin_py.routing import RouteMatch
 from spin_py.server.responses import make_response
 
@@ -49,6 +55,25 @@ class AsyncCloseable(Protocol):
 
     async def aclose(self) -> None:
         """Release resources (worker threads, caches); called once at shutdown."""
+        ...
+
+
+@runtime_checkable
+class SelfOriginAware(Protocol):
+    """Optional: a component handler whose guests make self requests (relative URLs)."""
+
+    def set_self_origin(self, origin: SelfOrigin) -> None:
+        """The address the listener actually bound; called once, before the first request."""
+        ...
+
+
+@runtime_checkable
+class Interruptible(Protocol):
+    """Optional: a component handler that can stop its running guest calls at once."""
+
+    def interrupt(self) -> None:
+        """End every running guest call now and refuse new ones; called at shutdown, after the
+        grace period (`spin_py.server.lifecycle.SHUTDOWN_GRACE`), on the event loop."""
         ...
 
 

@@ -8,8 +8,9 @@ touch aiohttp.
 
 On the loop, the bridge awaits `Exchange.head` (or the end of the call), prepares the aiohttp
 response, `attach`es it to the `ResponseBody`, and awaits `ResponseBody.ended`. Body bytes go
-out through a `PushOutputStream` whose sink waits until the response is attached, then writes:
-bounded buffering, backpressure from the client to the guest.
+out through a `PushOutputStream` whose sink waits until a writer is attached, then writes:
+bounded buffering, backpressure from the client to the guest. The writer is any `BodyWriter`:
+the aiohttp response, or the channel to a guest that called this one (service chaining).
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ import asyncio
 import concurrent.futures
 import threading
 from dataclasses import dataclass
-
-from aiohttp import web
+from typing import Protocol
 
 from spin_py.runtime.iostreams import PushOutputStream
 from spin_py.runtime.state import RequestState
@@ -29,10 +29,18 @@ from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields
 from spin_py.wasi.http.response import OutgoingResponse
 
-__all__ = ["BODY_CAPACITY", "BodyEnd", "Exchange", "Head", "ResponseBody"]
+__all__ = ["BODY_CAPACITY", "BodyEnd", "BodyWriter", "Exchange", "Head", "ResponseBody"]
 
 BODY_CAPACITY = 256 * 1024
 """Bytes of response body the guest may have written that the client has not taken yet."""
+
+
+class BodyWriter(Protocol):
+    """Where a response body goes (`aiohttp.web.StreamResponse` is one)."""
+
+    async def write(self, data: bytes) -> None:
+        """Send `data`; returning means it was taken."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -61,9 +69,7 @@ class ResponseBody:
     def __init__(self, state: RequestState, capacity: int = BODY_CAPACITY) -> None:
         self._state = state
         self._capacity = capacity
-        self._attached: concurrent.futures.Future[web.StreamResponse | None] = (
-            concurrent.futures.Future()
-        )
+        self._attached: concurrent.futures.Future[BodyWriter | None] = concurrent.futures.Future()
         self.ended: concurrent.futures.Future[BodyEnd] = concurrent.futures.Future()
         self.stream: PushOutputStream | None = None
 
@@ -87,10 +93,10 @@ class ResponseBody:
 
     # The loop side.
 
-    def attach(self, response: web.StreamResponse | None) -> None:
-        """Start delivering bytes to `response` (None: drop them, e.g. for HEAD)."""
+    def attach(self, writer: BodyWriter | None) -> None:
+        """Start delivering bytes to `writer` (None: drop them, e.g. for HEAD)."""
         if not self._attached.done():
-            self._attached.set_result(response)
+            self._attached.set_result(writer)
 
     def detach(self) -> None:
         """No more bytes will be delivered: guest writes fail from now on (queued ones are
@@ -110,9 +116,9 @@ class ResponseBody:
             self.ended.set_result(end)
 
     async def _sink(self, data: bytes) -> None:
-        response = await asyncio.wrap_future(self._attached)
-        if response is not None:
-            await response.write(data)
+        writer = await asyncio.wrap_future(self._attached)
+        if writer is not None:
+            await writer.write(data)
 
 
 def _terminated(exc: BaseException) -> ErrorCode:

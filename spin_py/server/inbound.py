@@ -7,6 +7,11 @@ demand (`request.content.readany()` per guest read), so an upload is never buffe
 
 aiohttp's HTTP parser drops request trailers, so the body's `future-trailers` always resolves
 to "no trailers".
+
+`chained_incoming_request` is the same view of a service-chained request
+(`http://<id>.spin.internal/...` from another component): the caller's headers minus `host`,
+the `spin-*` set of a `/...` match with client address `0.0.0.0:0`, and the body the caller
+writes.
 """
 
 from __future__ import annotations
@@ -14,15 +19,18 @@ from __future__ import annotations
 from aiohttp import web
 
 from spin_py.routing import RouteMatch
-from spin_py.runtime.iostreams import PullInputStream
+from spin_py.runtime.iostreams import EmptyInputStream, PullInputStream
 from spin_py.runtime.state import RequestState
-from spin_py.server.headers import request_headers_for_guest, spin_headers
+from spin_py.runtime.streams import InputStream
+from spin_py.server.headers import CHAINED_CLIENT_ADDR, request_headers_for_guest, spin_headers
 from spin_py.wasi.http.body import FutureTrailers, IncomingBody
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields
+from spin_py.wasi.http.outbound_host import ChainedRequest
+from spin_py.wasi.http.outbound_response import read_error
 from spin_py.wasi.http.request import IncomingRequest
 
-__all__ = ["client_addr", "incoming_request"]
+__all__ = ["chained_incoming_request", "client_addr", "incoming_request"]
 
 
 def client_addr(request: web.BaseRequest) -> str:
@@ -65,3 +73,30 @@ def incoming_request(
 def _terminated(exc: BaseException) -> ErrorCode:
     """The wasi:http error behind a failed request-body read: the client went away."""
     return ErrorCode.connection_terminated()
+
+
+def chained_incoming_request(
+    request: ChainedRequest, match: RouteMatch, state: RequestState
+) -> IncomingRequest:
+    """The chained component's view of `request` (see the module docstring)."""
+    spin = spin_headers(
+        match,
+        scheme=request.scheme,
+        host=request.authority,
+        path_and_query=request.path_with_query,
+        client_addr=CHAINED_CLIENT_ADDR,
+    )
+    caller = [(name, value.decode("latin-1")) for name, value in request.headers]
+    headers = request_headers_for_guest(caller, spin, chained=True)
+    fields = Fields.trusted([(name, value.encode("latin-1")) for name, value in headers])
+    stream: InputStream = EmptyInputStream()
+    if request.next_chunk is not None:
+        stream = PullInputStream(state, request.next_chunk, error_detail=read_error)
+    return IncomingRequest(
+        method=request.method,
+        path_with_query=request.path_with_query,
+        scheme=request.scheme,
+        authority=request.authority,
+        headers=fields,
+        body=IncomingBody(stream, FutureTrailers.ready),
+    )

@@ -1,38 +1,66 @@
 """Running the aiohttp application on a bound socket until SIGINT or SIGTERM.
 
 `serve` starts the site, calls `on_ready` (which prints the route listing) only once the socket is
-accepting, then waits for a signal. Shutdown stops accepting, gives in-flight requests up to
-`SHUTDOWN_TIMEOUT` seconds, runs the app's cleanup hooks (the component handler's `aclose`) and
-returns normally, so `spin-py up` exits with status 0. A second signal during shutdown does not
-interrupt it; the wait is bounded anyway.
+accepting, then waits for a signal. Shutdown stops accepting, gives in-flight requests
+`SHUTDOWN_GRACE` seconds, then interrupts the guests still running (the app's shutdown hook, see
+`spin_py.server.app`), so their handlers answer within aiohttp's graceful wait of
+`SHUTDOWN_TIMEOUT` seconds; it runs the app's cleanup hooks (the component handler's `aclose`)
+and returns normally, so `spin-py up` exits with status 0. A second signal during shutdown does
+not interrupt it; the wait is bounded anyway (by about `SHUTDOWN_GRACE` plus one epoch slice
+for a guest spinning in pure wasm, by at most twice `SHUTDOWN_TIMEOUT` for any handler).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
+import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
+from spin_py.server.listen import BACKLOG
+
 SHUTDOWN_TIMEOUT = 5.0
+"""aiohttp's graceful wait for in-flight handlers (it waits once more after cancelling them)."""
+SHUTDOWN_GRACE = 4.0
+"""Seconds in-flight requests get before their guests are interrupted (< `SHUTDOWN_TIMEOUT`)."""
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+SHARED_ACCEPT_BATCH = 1
+"""Connections a worker process accepts per wake-up on a socket shared with other workers."""
+SHARED_ACCEPT_PAUSE = 0.001
+"""Seconds a worker sleeps after each connection it accepts from a shared socket.
+
+Workers sharing a socket wait for it with epoll; the one that is running accepts whatever is
+queued. asyncio accepts up to its `backlog` argument per wake-up (aiohttp's default: 128), so
+under a burst of new keep-alive connections one worker took them all while the other idled
+(measured, two workers, tiny guest, `wrk -c16` runs of 2 s: 18 runs in 24 with one worker
+doing over 90% of the work). Accepting one at a time still lost to CPU starvation on a busy
+machine (10 in 48; `sched_yield` after each accept: 3 in 24); sleeping 1 ms after each accept
+lets the other workers run and take their share (0 in 48). The sleep releases the GIL, so the
+worker's guest thread keeps running meanwhile."""
 
 
 async def serve(
     build_app: Callable[[], Awaitable[web.Application]],
     sock: socket.socket,
     on_ready: Callable[[], None],
+    *,
+    shared: bool = False,
 ) -> None:
-    """Serve the app `build_app` makes (inside the loop) on `sock` until a stop signal."""
+    """Serve the app `build_app` makes (inside the loop) on `sock` until a stop signal;
+    `shared`: other worker processes accept on `sock` too (see `SHARED_ACCEPT_BATCH`)."""
     stop = _stop_event()
     web_app = await build_app()
     runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()
     try:
         if not stop.is_set():
-            await web.SockSite(runner, sock).start()
+            await _start_site(runner, sock, shared)
             on_ready()
             await stop.wait()
     finally:
@@ -43,9 +71,32 @@ def run(
     build_app: Callable[[], Awaitable[web.Application]],
     sock: socket.socket,
     on_ready: Callable[[], None],
+    *,
+    shared: bool = False,
 ) -> None:
     """Blocking entry point: `serve` in a fresh event loop."""
-    asyncio.run(serve(build_app, sock, on_ready))
+    asyncio.run(serve(build_app, sock, on_ready, shared=shared))
+
+
+async def _start_site(runner: web.AppRunner, sock: socket.socket, shared: bool) -> None:
+    if not shared:
+        await web.SockSite(runner, sock).start()
+        return
+    # asyncio re-`listen()`s with the same number it uses as its accept batch: restore the
+    # queue length the socket was bound with (`listen.BACKLOG`).
+    turns = _TakeTurnsSocket(sock.family, sock.type, sock.proto, fileno=os.dup(sock.fileno()))
+    await web.SockSite(runner, turns, backlog=SHARED_ACCEPT_BATCH).start()
+    sock.listen(BACKLOG)
+
+
+class _TakeTurnsSocket(socket.socket):
+    """A listening socket (a duplicate of the shared one) that pauses after every accept
+    (`SHARED_ACCEPT_PAUSE`), so the other workers get their share of a burst."""
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        conn = super().accept()
+        time.sleep(SHARED_ACCEPT_PAUSE)
+        return conn
 
 
 def _stop_event() -> asyncio.Event:

@@ -1,26 +1,40 @@
 """`spin-py up` without the CLI: load the app, bind, build the server, print the listing, serve.
 
 The listening socket is bound before the component handler is built, so a busy port fails fast;
-the listing is printed only once the server accepts connections.
+the listing is printed only once the server accepts connections. With `config.workers > 1` the
+socket is bound the same way, once, and a `Supervisor` forks that many worker processes, each
+serving it with `serve_socket` and telemetry of its own; the listing is printed once, when all
+of them accept.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import socket
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from aiohttp import web
 
 from spin_py import __version__, manifest
 from spin_py.config import UpConfig
+from spin_py.manifest.model import App
+from spin_py.outbound.chaining import SelfOrigin
 from spin_py.routing import Router
+from spin_py.runtime.linker import INTERFACE_MODULES
 from spin_py.server import lifecycle
 from spin_py.server.app import create_web_app
-from spin_py.server.component import ComponentHandlerFactory, default_component_handler
+from spin_py.server.component import (
+    ComponentHandlerFactory,
+    SelfOriginAware,
+    default_component_handler,
+)
 from spin_py.server.listen import bind_listener, bound_url
 from spin_py.server.listing import listed_routes, render_json, render_plain
-from spin_py.telemetry import configure
+from spin_py.server.supervisor import Supervisor
+from spin_py.telemetry import Telemetry, configure
 
 TELEMETRY_SHUTDOWN_S = 5.0
 """Bounded wait for buffered telemetry to flush at shutdown."""
@@ -35,23 +49,83 @@ def up(
     """Serve the app at `config.manifest_path` until SIGINT/SIGTERM; errors are `SpinPyError`s."""
     app = manifest.load(config.manifest_path)
     router = Router.build(app.triggers)
+    if config.workers > 1:
+        _up_workers(app, router, config, components, out)
+        return
     telemetry = configure(dict(config.otel_env), app_name=app.name, version=__version__)
     sock = bind_listener(config.listen, find_free_port=config.find_free_port)
-    base_url = bound_url(sock)
-    routes = listed_routes(base_url, router)
-    render = render_json if config.output_format == "json" else render_plain
+    serve_socket(
+        app, router, config, components, sock, _listing(sock, router, config, out), telemetry
+    )
+
+
+def serve_socket(
+    app: App,
+    router: Router,
+    config: UpConfig,
+    components: ComponentHandlerFactory,
+    sock: socket.socket,
+    on_ready: Callable[[], None],
+    telemetry: Telemetry,
+    *,
+    shared: bool = False,
+) -> None:
+    """Serve `app` on the listening `sock` in this process until SIGINT/SIGTERM; `on_ready` runs
+    once it accepts; `shared`: worker processes share `sock`. Shuts `telemetry` down (bounded)
+    at the end."""
 
     async def build_app() -> web.Application:
         handler = components(app, config)
         if inspect.isawaitable(handler):
             handler = await handler
+        if isinstance(handler, SelfOriginAware):
+            handler.set_self_origin(SelfOrigin.from_sockname("http", sock.getsockname()))
         return create_web_app(app, router, handler, telemetry)
 
-    def on_ready() -> None:
+    try:
+        lifecycle.run(build_app, sock, on_ready, shared=shared)
+    finally:
+        telemetry.shutdown(TELEMETRY_SHUTDOWN_S)
+
+
+def _up_workers(
+    app: App,
+    router: Router,
+    config: UpConfig,
+    components: ComponentHandlerFactory,
+    out: TextIO,
+) -> None:
+    """`up` with `config.workers` processes: bind here, serve in forked workers."""
+    sock = bind_listener(config.listen, find_free_port=config.find_free_port)
+    _preload_interfaces()
+
+    def serve_worker(on_ready: Callable[[], None]) -> None:  # runs in a forked worker
+        telemetry = configure(dict(config.otel_env), app_name=app.name, version=__version__)
+        serve_socket(app, router, config, components, sock, on_ready, telemetry, shared=True)
+
+    try:
+        Supervisor(config.workers, sock, serve_worker).run(_listing(sock, router, config, out))
+    finally:
+        sock.close()
+
+
+def _preload_interfaces() -> None:
+    """Import the host interface modules once, before forking: every worker needs them (its
+    linker imports them), and imported here their pages are shared and workers start sooner."""
+    for name in INTERFACE_MODULES:
+        importlib.import_module(name)
+
+
+def _listing(
+    sock: socket.socket, router: Router, config: UpConfig, out: TextIO
+) -> Callable[[], None]:
+    """Prints the startup listing for the bound `sock` when called."""
+    base_url = bound_url(sock)
+    routes = listed_routes(base_url, router)
+    render = render_json if config.output_format == "json" else render_plain
+
+    def print_listing() -> None:
         out.write(render(base_url, routes))
         out.flush()
 
-    try:
-        lifecycle.run(build_app, sock, on_ready)
-    finally:
-        telemetry.shutdown(TELEMETRY_SHUTDOWN_S)
+    return print_listing

@@ -1,8 +1,10 @@
 """Spin platform interfaces: `fermyon:spin/*@2.0.0`, `spin:*`, `wasi:keyvalue`, `wasi:config`.
 
-One module per interface family. Key-value, SQLite and variables sit on a backend protocol
-whose `make_backend` the platform-API work replaces; LLM, Redis, MQTT, PostgreSQL and MySQL
-are linked and answer their interface's error ("spin-py does not support ... yet").
+One module per interface family. Key-value, SQLite and variables sit on a backend protocol;
+`make_backend` hands each component the process's platform services (`spin_py.platform`, set as
+`RuntimeSettings.platform`) behind the component's manifest grants. LLM, Redis, MQTT,
+PostgreSQL and MySQL are linked and answer their interface's error ("spin-py does not
+support ... yet").
 """
 
 from __future__ import annotations

@@ -13,16 +13,21 @@ trap). Backends signal failures with two exceptions:
 
 `guarded(...)` runs a backend call under those rules. Every error variant of these interfaces
 has several cases of the same Python type, so it lowers tagged (`Variant(case, payload)`).
+
+`traced(name, op, attributes)` wraps a backend call in a host-call span (CLIENT, parented on the
+innermost open guest span): put it inside `guarded`, so a failure marks the span ERROR before it
+becomes an error value. Attributes name systems and labels, never keys, values or statements.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from opentelemetry.util.types import AttributeValue
 from wasmtime.component import LinkerInstance, ResourceAny, ResourceHost, Variant
 
 from spin_py.runtime import wit
@@ -30,6 +35,7 @@ from spin_py.runtime.context import ComponentContext
 from spin_py.runtime.linking import HostFunc, add_funcs, add_resource
 from spin_py.runtime.state import current
 from spin_py.runtime.table import ResourceKind
+from spin_py.telemetry.host_spans import host_span
 
 T = TypeVar("T")
 
@@ -46,6 +52,13 @@ class InterfaceError(Exception):
         super().__init__(case if payload is None else f"{case}: {payload}")
         self.case = case
         self.payload = payload
+
+
+class NotConfigured(InterfaceError):
+    """The process has no platform services (a runtime built without `spin-py up`'s setup)."""
+
+    def __init__(self, case: str, feature: str) -> None:
+        super().__init__(case, f"{feature} are not configured in this process")
 
 
 class Unsupported(Exception):
@@ -152,3 +165,15 @@ def end_borrows(store: Any, args: tuple[Any, ...]) -> None:
 def resource(store: Any, handle: ResourceAny | ResourceHost, cls: type[T]) -> T:
     """The host object behind a handle of this request (borrow ended; traps if invalid)."""
     return current().table.get(store, handle, cls)
+
+
+def traced(
+    name: str, op: Callable[[], T], attributes: Mapping[str, AttributeValue] | None = None
+) -> Callable[[], T]:
+    """`op`, run inside a host-call span `name` when called."""
+
+    def run() -> T:
+        with host_span(name, attributes=attributes):
+            return op()
+
+    return run

@@ -1,9 +1,14 @@
 """Key-value: `fermyon:spin/key-value@2.0.0` and `wasi:keyvalue/{store,atomics,batch}`.
 
 Both interface families sit on one backend protocol (`KeyValueBackend` opening
-`KeyValueStore`s by label). Until key-value lands, `make_backend` returns a backend whose
-`open` raises `Unsupported`, so every `open` answers the interface's `other(...)` error with a
-single warning per component; the real backend replaces `make_backend` and nothing else.
+`KeyValueStore`s by label): `make_backend` gives a component the process's key-value stores
+(`spin_py.platform`) seen through its `key_value_stores` gate, so an unlisted label is
+`access-denied` (checked first, as in Spin) and a listed one no store has `no-such-store`
+(startup already refuses that). A request may hold at most
+`MAX_OPEN_STORES` store handles at once (`store-table-full`; `other` for wasi:keyvalue).
+
+Every call that reaches a store runs in a host-call span `spin_key_value.<operation>` with
+`db.system.name` (`sqlite` or `redis`) and the store label; keys and values are never recorded.
 
 `spin:key-value/key-value@3.0.0` is not defined: its functions are `async` (component-model
 async), which wasmtime-py cannot host.
@@ -11,9 +16,9 @@ async), which wasmtime-py cannot host.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from wasmtime.component import LinkerInstance, Record, ResourceAny, ResourceHost
 
@@ -22,7 +27,20 @@ from spin_py.runtime.context import ComponentContext
 from spin_py.runtime.linking import HostFunc
 from spin_py.runtime.state import current
 from spin_py.runtime.table import ResourceKind, resource_kind
-from spin_py.spin._support import ERROR, Interface, InterfaceDef, Unsupported, define, resource
+from spin_py.spin._support import (
+    ERROR,
+    Interface,
+    InterfaceDef,
+    InterfaceError,
+    NotConfigured,
+    define,
+    resource,
+    traced,
+)
+from spin_py.telemetry.host_spans import host_span
+from spin_py.telemetry.semconv import DB_SYSTEM_NAME, SPIN_KEY_VALUE_STORE
+
+T = TypeVar("T")
 
 WASI_CASES = frozenset({"no-such-store", "access-denied", "other"})
 """wasi:keyvalue has no `store-table-full`: a backend raising it is reported as `other`."""
@@ -45,10 +63,18 @@ R_RECORD = wit.result(wit.RECORD, ERROR)
 R_INT = wit.result(wit.INT, ERROR)
 R_SWAP = wit.result(wit.NONE, wit.variant(ERROR, wit.RESOURCE))  # cas-error: untagged
 
+SPAN_PREFIX = "spin_key_value."
+MAX_OPEN_STORES = 256
+"""Store/bucket handles one request may hold at once (Spin's store table capacity)."""
+
 
 class KeyValueStore(Protocol):
     """One opened store. Failures raise errors carrying `case`/`payload` (the fermyon cases,
     e.g. `InterfaceError`) or `Unsupported`."""
+
+    label: str
+    system: str
+    """`db.system.name` of the backend: "sqlite" or "redis"."""
 
     def get(self, key: str) -> bytes | None: ...
     def set(self, key: str, value: bytes) -> None: ...
@@ -71,11 +97,21 @@ class KeyValueBackend(Protocol):
     def open(self, label: str) -> KeyValueStore: ...
 
 
-class UnsupportedKeyValue:
-    """The backend until key-value is implemented: every open is unsupported."""
+class UnconfiguredKeyValue:
+    """The backend of a runtime without platform services: every open fails with `other`."""
 
     def open(self, label: str) -> KeyValueStore:
-        raise Unsupported("key-value")
+        raise NotConfigured("other", "key-value stores")
+
+
+class StoreTableFull(Exception):
+    """The request already holds `MAX_OPEN_STORES` store handles."""
+
+    case = "store-table-full"
+    payload = None
+
+    def __init__(self) -> None:
+        super().__init__("store table full")
 
 
 @dataclass(frozen=True)
@@ -84,8 +120,12 @@ class _Backend:
 
 
 def make_backend(ctx: ComponentContext) -> KeyValueBackend:
-    """The key-value backend of one component."""
-    return UnsupportedKeyValue()
+    """The key-value backend of one component: the process's stores, gated by the component's
+    `key_value_stores`."""
+    services = ctx.settings.platform
+    if services is None:
+        return UnconfiguredKeyValue()
+    return services.key_value.for_component(ctx.id, ctx.component.key_value_stores)
 
 
 def backend() -> KeyValueBackend:
@@ -100,6 +140,11 @@ class StoreHandle:
     label: str
     store: KeyValueStore
 
+    def traced(self, operation: str, op: Callable[[], T]) -> Callable[[], T]:
+        """`op` inside the span `spin_key_value.<operation>` of this store."""
+        attributes = {DB_SYSTEM_NAME: self.store.system, SPIN_KEY_VALUE_STORE: self.label}
+        return traced(SPAN_PREFIX + operation, op, attributes)
+
 
 @dataclass(eq=False)
 class CasHandle:
@@ -111,7 +156,14 @@ class CasHandle:
 
 
 def _open(label: str, kind: ResourceKind) -> ResourceHost:
-    return current().table.push(StoreHandle(label, backend().open(label)), kind)
+    state = current()
+    with host_span(SPAN_PREFIX + "open", attributes={SPIN_KEY_VALUE_STORE: label}) as span:
+        opened = backend().open(label)
+        span.set_attribute(DB_SYSTEM_NAME, opened.system)
+        held = sum(isinstance(obj, StoreHandle) for obj in state.table.objects())
+        if held >= MAX_OPEN_STORES:
+            raise StoreTableFull()
+        return state.table.push(StoreHandle(label, opened), kind)
 
 
 # --- fermyon:spin/key-value@2.0.0 ---------------------------------------------------------------
@@ -123,27 +175,27 @@ def store_open(store: Any, label: str) -> Any:
 
 def store_get(store: Any, this: ResourceAny, key: str) -> Any:
     h = resource(store, this, StoreHandle)
-    return SPIN_KV.guarded(R_VALUE, lambda: h.store.get(key))
+    return SPIN_KV.guarded(R_VALUE, h.traced("get", lambda: h.store.get(key)))
 
 
 def store_set(store: Any, this: ResourceAny, key: str, value: bytes) -> Any:
     h = resource(store, this, StoreHandle)
-    return SPIN_KV.guarded(R_UNIT, lambda: h.store.set(key, bytes(value)))
+    return SPIN_KV.guarded(R_UNIT, h.traced("set", lambda: h.store.set(key, bytes(value))))
 
 
 def store_delete(store: Any, this: ResourceAny, key: str) -> Any:
     h = resource(store, this, StoreHandle)
-    return SPIN_KV.guarded(R_UNIT, lambda: h.store.delete(key))
+    return SPIN_KV.guarded(R_UNIT, h.traced("delete", lambda: h.store.delete(key)))
 
 
 def store_exists(store: Any, this: ResourceAny, key: str) -> Any:
     h = resource(store, this, StoreHandle)
-    return SPIN_KV.guarded(R_BOOL, lambda: h.store.exists(key))
+    return SPIN_KV.guarded(R_BOOL, h.traced("exists", lambda: h.store.exists(key)))
 
 
 def store_get_keys(store: Any, this: ResourceAny) -> Any:
     h = resource(store, this, StoreHandle)
-    return SPIN_KV.guarded(R_LIST, lambda: list(h.store.keys()))
+    return SPIN_KV.guarded(R_LIST, h.traced("get_keys", lambda: list(h.store.keys())))
 
 
 # --- wasi:keyvalue/store ------------------------------------------------------------------------
@@ -155,22 +207,22 @@ def bucket_open(store: Any, identifier: str) -> Any:
 
 def bucket_get(store: Any, this: ResourceAny, key: str) -> Any:
     h = resource(store, this, StoreHandle)
-    return WASI_STORE.guarded(R_VALUE, lambda: h.store.get(key))
+    return WASI_STORE.guarded(R_VALUE, h.traced("get", lambda: h.store.get(key)))
 
 
 def bucket_set(store: Any, this: ResourceAny, key: str, value: bytes) -> Any:
     h = resource(store, this, StoreHandle)
-    return WASI_STORE.guarded(R_UNIT, lambda: h.store.set(key, bytes(value)))
+    return WASI_STORE.guarded(R_UNIT, h.traced("set", lambda: h.store.set(key, bytes(value))))
 
 
 def bucket_delete(store: Any, this: ResourceAny, key: str) -> Any:
     h = resource(store, this, StoreHandle)
-    return WASI_STORE.guarded(R_UNIT, lambda: h.store.delete(key))
+    return WASI_STORE.guarded(R_UNIT, h.traced("delete", lambda: h.store.delete(key)))
 
 
 def bucket_exists(store: Any, this: ResourceAny, key: str) -> Any:
     h = resource(store, this, StoreHandle)
-    return WASI_STORE.guarded(R_BOOL, lambda: h.store.exists(key))
+    return WASI_STORE.guarded(R_BOOL, h.traced("exists", lambda: h.store.exists(key)))
 
 
 def _key_response(keys: list[str]) -> Record:
@@ -181,9 +233,15 @@ def _key_response(keys: list[str]) -> Record:
 
 
 def bucket_list_keys(store: Any, this: ResourceAny, cursor: str | None) -> Any:
-    """All keys in one page (the cursor is never needed, so it is ignored and none returned)."""
+    """All keys in one page: no cursor is ever returned, so a guest passing one gets `other`."""
     h = resource(store, this, StoreHandle)
-    return WASI_STORE.guarded(R_RECORD, lambda: _key_response(list(h.store.keys())))
+
+    def run() -> Record:
+        if cursor is not None:
+            raise InterfaceError("other", "list-keys: cursor not supported")
+        return _key_response(list(h.store.keys()))
+
+    return WASI_STORE.guarded(R_RECORD, h.traced("get_keys", run))
 
 
 # --- wasi:keyvalue/atomics ----------------------------------------------------------------------
@@ -195,7 +253,7 @@ def cas_new(store: Any, bucket: ResourceAny, key: str) -> Any:
     def run() -> ResourceHost:
         return current().table.push(CasHandle(h, key, h.store.get(key)), CAS)
 
-    return WASI_ATOMICS.guarded(R_HANDLE, run)
+    return WASI_ATOMICS.guarded(R_HANDLE, h.traced("cas_new", run))
 
 
 def cas_current(store: Any, this: ResourceAny) -> Any:
@@ -205,7 +263,7 @@ def cas_current(store: Any, this: ResourceAny) -> Any:
 
 def increment(store: Any, bucket: ResourceAny, key: str, delta: int) -> Any:
     h = resource(store, bucket, StoreHandle)
-    return WASI_ATOMICS.guarded(R_INT, lambda: h.store.increment(key, delta))
+    return WASI_ATOMICS.guarded(R_INT, h.traced("increment", lambda: h.store.increment(key, delta)))
 
 
 def swap(store: Any, cas: ResourceAny, value: bytes) -> Any:
@@ -219,7 +277,7 @@ def swap(store: Any, cas: ResourceAny, value: bytes) -> Any:
             raise _CasFailed(state.table.push(fresh, CAS))
 
     try:
-        return WASI_ATOMICS.guarded(R_SWAP, run)
+        return WASI_ATOMICS.guarded(R_SWAP, c.bucket.traced("swap", run))
     except _CasFailed as failed:
         return R_SWAP.err(failed.handle)
 
@@ -235,18 +293,18 @@ class _CasFailed(Exception):
 
 def get_many(store: Any, bucket: ResourceAny, keys: list[str]) -> Any:
     h = resource(store, bucket, StoreHandle)
-    return WASI_BATCH.guarded(R_LIST, lambda: list(h.store.get_many(keys)))
+    return WASI_BATCH.guarded(R_LIST, h.traced("get_many", lambda: list(h.store.get_many(keys))))
 
 
 def set_many(store: Any, bucket: ResourceAny, pairs: list[tuple[str, bytes]]) -> Any:
     h = resource(store, bucket, StoreHandle)
     items = [(key, bytes(value)) for key, value in pairs]
-    return WASI_BATCH.guarded(R_UNIT, lambda: h.store.set_many(items))
+    return WASI_BATCH.guarded(R_UNIT, h.traced("set_many", lambda: h.store.set_many(items)))
 
 
 def delete_many(store: Any, bucket: ResourceAny, keys: list[str]) -> Any:
     h = resource(store, bucket, StoreHandle)
-    return WASI_BATCH.guarded(R_UNIT, lambda: h.store.delete_many(keys))
+    return WASI_BATCH.guarded(R_UNIT, h.traced("delete_many", lambda: h.store.delete_many(keys)))
 
 
 def definitions() -> list[InterfaceDef]:

@@ -1,28 +1,50 @@
 """SQLite: `fermyon:spin/sqlite@2.0.0`, `spin:sqlite/sqlite@3.0.0` and `@3.1.0`.
 
 All three sit on one backend protocol (`SqliteBackend` opening `SqliteConnection`s by database
-label). Until SQLite lands, `make_backend` returns a backend whose `open` raises
-`Unsupported`, answered as `io("spin-py does not support SQLite yet")` with one warning per
-component; the real backend replaces `make_backend` and nothing else.
+label): `make_backend` gives a component the process's databases (`spin_py.platform`) seen
+through its `sqlite_databases` gate: an unlisted label is `access-denied` (checked first, as in
+Spin), a listed one no database has `no-such-database` (startup already refuses that).
+Each `connection` handle is its own SQLite connection, closed when the guest drops it (or at
+the end of the request). A request may hold at most `MAX_OPEN_CONNECTIONS` (`io` error beyond).
 
 SQL values cross as plain Python values: the WIT `value` variant (`integer`, `real`, `text`,
 `blob`, `null`) lowers untagged as `int`, `float`, `str`, `bytes`, `None`. The `*-async`
 functions of `@3.1.0` are component-model async, which wasmtime-py cannot host; they are left
 out (a component importing them does not link).
+
+`open` and `execute` run in host-call spans `spin_sqlite.open` / `spin_sqlite.execute` with
+`db.system.name = sqlite`, the database label and `db.operation.name` (the statement's first
+keyword); neither the statement text nor its parameters are recorded.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from wasmtime.component import LinkerInstance, Record, ResourceAny
 
+from spin_py.platform.sqlite_db import QueryResult
 from spin_py.runtime import wit
 from spin_py.runtime.context import ComponentContext
 from spin_py.runtime.state import current
 from spin_py.runtime.table import ResourceKind, resource_kind
-from spin_py.spin._support import ERROR, Interface, InterfaceDef, Unsupported, define, resource
+from spin_py.spin._support import (
+    ERROR,
+    Interface,
+    InterfaceDef,
+    InterfaceError,
+    NotConfigured,
+    define,
+    resource,
+    traced,
+)
+from spin_py.telemetry.semconv import DB_OPERATION_NAME, DB_SYSTEM_NAME, SPIN_SQLITE_DATABASE
+
+__all__ = ["QueryResult", "SqliteBackend", "SqliteConnection", "add_to_linker", "definitions"]
+
+log = logging.getLogger("spin_py.spin")
 
 SqlValue = int | float | str | bytes | None
 
@@ -33,13 +55,9 @@ SQLITE_3_1 = Interface("spin:sqlite/sqlite@3.1.0", "io")
 R_HANDLE = wit.result(wit.RESOURCE, ERROR)
 R_QUERY = wit.result(wit.RECORD, ERROR)
 
-
-@dataclass(frozen=True)
-class QueryResult:
-    """Column names and rows of one statement."""
-
-    columns: list[str]
-    rows: list[list[SqlValue]]
+SYSTEM = "sqlite"
+MAX_OPEN_CONNECTIONS = 256
+"""Connection handles one request may hold at once."""
 
 
 class SqliteConnection(Protocol):
@@ -49,6 +67,7 @@ class SqliteConnection(Protocol):
     def execute(self, statement: str, parameters: list[SqlValue]) -> QueryResult: ...
     def last_insert_rowid(self) -> int: ...
     def changes(self) -> int: ...
+    def close(self) -> None: ...
 
 
 class SqliteBackend(Protocol):
@@ -57,11 +76,11 @@ class SqliteBackend(Protocol):
     def open(self, database: str) -> SqliteConnection: ...
 
 
-class UnsupportedSqlite:
-    """The backend until SQLite is implemented: every open is unsupported."""
+class UnconfiguredSqlite:
+    """The backend of a runtime without platform services: every open fails with `io`."""
 
     def open(self, database: str) -> SqliteConnection:
-        raise Unsupported("SQLite")
+        raise NotConfigured("io", "SQLite databases")
 
 
 @dataclass(frozen=True)
@@ -70,8 +89,12 @@ class _Backend:
 
 
 def make_backend(ctx: ComponentContext) -> SqliteBackend:
-    """The SQLite backend of one component."""
-    return UnsupportedSqlite()
+    """The SQLite backend of one component: the process's databases, gated by the component's
+    `sqlite_databases`."""
+    services = ctx.settings.platform
+    if services is None:
+        return UnconfiguredSqlite()
+    return services.sqlite.for_component(ctx.id, ctx.component.sqlite_databases)
 
 
 def backend() -> SqliteBackend:
@@ -81,10 +104,23 @@ def backend() -> SqliteBackend:
 
 @dataclass(eq=False)
 class ConnectionHandle:
-    """Host object of a `connection` handle."""
+    """Host object of a `connection` handle; closes its connection when dropped."""
 
     database: str
     connection: SqliteConnection
+
+    def on_drop(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def operation_name(statement: str) -> str:
+    """The statement's first keyword, upper-cased (`SELECT`, `INSERT`, ...), or "" if none."""
+    words = statement.lstrip(" \t\r\n(;").split(None, 1)
+    word = words[0] if words else ""
+    return word.upper() if word.isalpha() else ""
 
 
 def query_record(result: QueryResult) -> Record:
@@ -105,14 +141,27 @@ def _functions(iface: Interface, kind: ResourceKind, v3: bool) -> dict[str, Any]
 
     def open_(store: Any, database: str) -> Any:
         def run() -> Any:
+            state = current()
+            held = sum(isinstance(obj, ConnectionHandle) for obj in state.table.objects())
+            if held >= MAX_OPEN_CONNECTIONS:
+                raise InterfaceError("io", "too many connections opened")
             handle = ConnectionHandle(database, backend().open(database))
-            return current().table.push(handle, kind)
+            return state.table.push(handle, kind)
 
-        return iface.guarded(R_HANDLE, run)
+        attributes = {DB_SYSTEM_NAME: SYSTEM, SPIN_SQLITE_DATABASE: database}
+        return iface.guarded(R_HANDLE, traced("spin_sqlite.open", run, attributes))
 
     def execute(store: Any, this: ResourceAny, statement: str, params: list[SqlValue]) -> Any:
-        conn = resource(store, this, ConnectionHandle).connection
-        return iface.guarded(R_QUERY, lambda: query_record(conn.execute(statement, params)))
+        handle = resource(store, this, ConnectionHandle)
+        attributes = {DB_SYSTEM_NAME: SYSTEM, SPIN_SQLITE_DATABASE: handle.database}
+        operation = operation_name(statement)
+        if operation:
+            attributes[DB_OPERATION_NAME] = operation
+
+        def run() -> Record:
+            return query_record(handle.connection.execute(statement, params))
+
+        return iface.guarded(R_QUERY, traced("spin_sqlite.execute", run, attributes))
 
     funcs: dict[str, Any] = {
         "[static]connection.open": open_,
@@ -121,14 +170,28 @@ def _functions(iface: Interface, kind: ResourceKind, v3: bool) -> dict[str, Any]
     if v3:
 
         def last_insert_rowid(store: Any, this: ResourceAny) -> int:
-            return resource(store, this, ConnectionHandle).connection.last_insert_rowid()
+            conn = resource(store, this, ConnectionHandle).connection
+            return _counter(iface, "last-insert-rowid", conn.last_insert_rowid)
 
         def changes(store: Any, this: ResourceAny) -> int:
-            return resource(store, this, ConnectionHandle).connection.changes()
+            conn = resource(store, this, ConnectionHandle).connection
+            return _counter(iface, "changes", conn.changes)
 
         funcs["[method]connection.last-insert-rowid"] = last_insert_rowid
         funcs["[method]connection.changes"] = changes
     return funcs
+
+
+def _counter(iface: Interface, name: str, read: Any) -> int:
+    """`last-insert-rowid` / `changes` have no error case: a failure (which SQLite does not
+    produce for these) is logged and answered with 0 rather than trapping the guest."""
+    try:
+        return int(read())
+    except Exception as exc:
+        if not isinstance(getattr(exc, "case", None), str):
+            raise
+        log.warning("%s connection.%s failed: %s", iface.name, name, exc)
+        return 0
 
 
 def definitions() -> list[InterfaceDef]:

@@ -32,6 +32,12 @@ NETWORK_PROTOCOL_VERSION = "network.protocol.version"
 USER_AGENT_ORIGINAL = "user_agent.original"
 ERROR_TYPE = "error.type"
 DB_SYSTEM_NAME = "db.system.name"
+DB_OPERATION_NAME = "db.operation.name"
+
+# Spin platform host calls (our names: the label a guest opened, never a key or a value)
+SPIN_KEY_VALUE_STORE = "spin.key_value.store"
+SPIN_SQLITE_DATABASE = "spin.sqlite.database"
+SPIN_VARIABLE_NAME = "spin.variable.name"
 
 OTHER_METHOD = "_OTHER"
 """`http.request.method` of a method outside `KNOWN_METHODS` (the original goes in

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from http_apps import example_app, ready_component  # noqa: F401  (fixtures)
 
 REDIS_START_TIMEOUT = 10.0
 

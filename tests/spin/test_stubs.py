@@ -39,6 +39,10 @@ def unsupported(case: str, feature: str) -> Variant:
     return Variant(case, f"spin-py does not support {feature} yet")
 
 
+def not_configured(case: str, feature: str) -> Variant:
+    return Variant(case, f"{feature} are not configured in this process")
+
+
 @pytest.fixture(scope="module")
 def types(built_component: Callable[[str], Path]) -> Types:
     return hello_import_types(built_component("hello"))
@@ -74,20 +78,6 @@ def test_every_spin_sdk_platform_import_is_defined(types: Types) -> None:
 
 
 UNSUPPORTED_CALLS: list[tuple[str, str, tuple[Any, ...], Variant]] = [
-    ("fermyon:spin/key-value@2.0.0", "[static]store.open", ("default",),
-     unsupported("other", "key-value")),
-    ("wasi:keyvalue/store@0.2.0-draft2", "open", ("default",), unsupported("other", "key-value")),
-    ("fermyon:spin/sqlite@2.0.0", "[static]connection.open", ("default",),
-     unsupported("io", "SQLite")),
-    ("spin:sqlite/sqlite@3.0.0", "[static]connection.open", ("default",),
-     unsupported("io", "SQLite")),
-    ("spin:sqlite/sqlite@3.1.0", "[static]connection.open", ("default",),
-     unsupported("io", "SQLite")),
-    ("fermyon:spin/variables@2.0.0", "get", ("api_host",), unsupported("other", "variables")),
-    ("wasi:config/store@0.2.0-draft-2024-09-27", "get", ("api_host",),
-     unsupported("upstream", "variables")),
-    ("wasi:config/store@0.2.0-draft-2024-09-27", "get-all", (),
-     unsupported("upstream", "variables")),
     ("fermyon:spin/llm@2.0.0", "infer", ("llama2-chat", "hi", None),
      unsupported("runtime-error", "LLM inferencing")),
     ("fermyon:spin/llm@2.0.0", "generate-embeddings", ("all-minilm-l6-v2", ["hi"]),
@@ -127,6 +117,36 @@ def test_unsupported_calls_answer_error_values_and_warn_once_per_interface(
         assert sum(msg.startswith(prefix) for _, _, msg in warnings) == 1, prefix
 
 
+UNCONFIGURED_CALLS: list[tuple[str, str, tuple[Any, ...], Variant]] = [
+    ("fermyon:spin/key-value@2.0.0", "[static]store.open", ("default",),
+     not_configured("other", "key-value stores")),
+    ("wasi:keyvalue/store@0.2.0-draft2", "open", ("default",),
+     not_configured("other", "key-value stores")),
+    ("fermyon:spin/sqlite@2.0.0", "[static]connection.open", ("default",),
+     not_configured("io", "SQLite databases")),
+    ("spin:sqlite/sqlite@3.0.0", "[static]connection.open", ("default",),
+     not_configured("io", "SQLite databases")),
+    ("spin:sqlite/sqlite@3.1.0", "[static]connection.open", ("default",),
+     not_configured("io", "SQLite databases")),
+    ("fermyon:spin/variables@2.0.0", "get", ("api_host",), not_configured("other", "variables")),
+    ("wasi:config/store@0.2.0-draft-2024-09-27", "get", ("api_host",),
+     Variant("io", "variables are not configured in this process")),
+    ("wasi:config/store@0.2.0-draft-2024-09-27", "get-all", (),
+     Variant("io", "variables are not configured in this process")),
+]  # fmt: skip
+
+
+def test_without_platform_services_the_platform_calls_answer_errors(
+    make_host: Callable[[str], Host], types: Types, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A runtime built without `spin-py up`'s platform setup (RuntimeSettings.platform None)."""
+    caplog.set_level(logging.WARNING, logger="spin_py.spin")
+    host = make_host("bare")
+    for iface, name, args, expected in UNCONFIGURED_CALLS:
+        assert call(host, types, iface, name, *args) == expected, (iface, name)
+    assert not [r for r in caplog.records if r.name == "spin_py.spin"]
+
+
 def test_methods_of_never_opened_resources_still_answer_errors(
     make_host: Callable[[str], Host], types: Types
 ) -> None:
@@ -147,6 +167,8 @@ def test_methods_of_never_opened_resources_still_answer_errors(
 @dataclass
 class MemoryStore:
     data: dict[str, bytes] = field(default_factory=dict)
+    label: str = "default"
+    system: str = "memory"
 
     def get(self, key: str) -> bytes | None:
         return self.data.get(key)
@@ -329,9 +351,7 @@ def test_variables_over_a_backend(
     config = "wasi:config/store@0.2.0-draft-2024-09-27"
     assert call(host, types, config, "get", "api_host") == "example.test"
     assert call(host, types, config, "get", "nope") is None
-    assert call(host, types, config, "get", "bad-name") == Variant(
-        "upstream", "invalid-name: bad-name"
-    )
+    assert call(host, types, config, "get", "bad-name") is None
     assert call(host, types, config, "get-all") == [("api_host", "example.test")]
 
 
@@ -474,9 +494,7 @@ WAT = r"""
 """.replace("ERROR_CODES", ERROR_CODES)
 
 
-def test_a_wat_component_links_and_runs_against_these_modules(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_wat_component_links_and_runs_against_these_modules(tmp_path: Path) -> None:
     (tmp_path / "f.txt").write_text("x")
     component = ManifestComponent(
         id="linked",
@@ -495,12 +513,8 @@ def test_a_wat_component_links_and_runs_against_these_modules(
             for name in ("env-count", "dir-count", "root-type", "kv-open")
         }
     host.close()
-    # 3 pairs; 1 preopen; ok(directory = case 3); err(other = case 3)
+    # 3 pairs; 1 preopen; ok(directory = case 3); err(other = case 3: no platform services)
     assert results == {"env-count": 3, "dir-count": 1, "root-type": 3, "kv-open": 13}
-    assert [r.getMessage() for r in caplog.records if r.name == "spin_py.spin"] == [
-        "component 'linked' called fermyon:spin/key-value@2.0.0: "
-        "spin-py does not support key-value yet"
-    ]
 
 
 def test_the_spin_sdk_hello_component_instantiates(

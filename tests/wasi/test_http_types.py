@@ -467,6 +467,7 @@ def test_outgoing_handle_is_denied_through_the_future(
 ) -> None:
     request = host.call("[constructor]outgoing-request", fields_handle(host))
     host.call("[method]outgoing-request.set-authority", request, "example.com")
+    host.call("[method]outgoing-request.set-scheme", request, Variant("HTTP"))
     with caplog.at_level(logging.ERROR):
         future = host.call("handle", request, None)
     assert "Outbound network destination not allowed: http://example.com" in caplog.text

@@ -1,11 +1,11 @@
 """`wasi:http/outgoing-handler`: the guest's outbound HTTP requests.
 
 `handle(request, options)` returns a `future-incoming-response`. What happens to the request is
-decided by an `Outbound` policy, chosen per request by the factory installed with
-`use_outbound` (the outbound-networking subsystem installs its own; until then every request is
-denied). The default, `DenyAll`, resolves the future to `HTTP-request-denied` and logs
-`Outbound network destination not allowed: <scheme>://<authority>`, as Spin does for a host
-outside `allowed_outbound_hosts`.
+decided by an `Outbound`, made per request by the installed factory. The default is
+`outbound_impl.outbound_for_request` (allowed_outbound_hosts, the HTTP client, self requests and
+service chaining; see `spin_py.wasi.http.outbound_impl`); `use_outbound` replaces it (tests), and
+`DenyAll` resolves every future to `HTTP-request-denied` with Spin's log line
+`Outbound network destination not allowed: <scheme>://<authority>`.
 
 An `Outbound` also supplies where an outgoing request's body goes (`request_body`), because a
 guest writes the body before (or while) the request is sent.
@@ -27,6 +27,7 @@ from spin_py.wasi.http.body import BodyTarget
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.hooks import DiscardTarget
 from spin_py.wasi.http.kinds import FUTURE_INCOMING_RESPONSE
+from spin_py.wasi.http.outbound_impl import outbound_for_request
 from spin_py.wasi.http.request import OutgoingRequest, RequestOptions
 from spin_py.wasi.http.response import FutureIncomingResponse
 
@@ -82,17 +83,13 @@ class DenyAll:
         return FutureIncomingResponse.resolved(ErrorCode.denied())
 
 
-def _deny_all(state: RequestState) -> Outbound:
-    return DenyAll(state.component_id)
-
-
-_factory: OutboundFactory = _deny_all
+_factory: OutboundFactory = outbound_for_request
 
 
 def use_outbound(factory: OutboundFactory | None) -> None:
-    """Install the process-wide outbound policy factory (None: back to `DenyAll`)."""
+    """Install the process-wide outbound factory (None: back to the default)."""
     global _factory
-    _factory = factory if factory is not None else _deny_all
+    _factory = factory if factory is not None else outbound_for_request
 
 
 @dataclass

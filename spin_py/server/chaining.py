@@ -1,0 +1,133 @@
+"""Service chaining: `http://<component-id>.spin.internal/...` served in-process.
+
+A guest's request to another component of the app never touches the network. The component
+runs through the same `Execution` path as an HTTP request, with a `RequestState` of its own
+that keeps the caller's deadline, and `nested=True` (the caller holds a guest thread while it
+waits, so this call must not queue behind it). It sees the request as if its route were `/...`
+(`RouteMatch.for_chained`), so private components are reachable; its execute span is the
+child of the caller's client span, so the trace continues.
+
+The response head goes back to the caller as soon as the guest sets it; the body follows
+through a `ByteChannel` (backpressure from the calling guest to the chained one). A call that
+fails before responding gives the caller an empty `500`, as an HTTP client would get; a body
+cut short makes the caller's next read fail with `HTTP-response-incomplete`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from spin_py.manifest.model import HttpTrigger
+from spin_py.outbound.errors import OutboundError
+from spin_py.routing import RouteMatch
+from spin_py.runtime.invoke import Invoker, Outcome
+from spin_py.runtime.loader import LoadedComponent
+from spin_py.runtime.state import RequestState
+from spin_py.server.exchange import Head, ResponseBody
+from spin_py.server.execution import Execution, body_forbidden, drain
+from spin_py.server.inbound import chained_incoming_request
+from spin_py.telemetry import prepare_execute
+from spin_py.wasi.http.outbound_body import ByteChannel
+from spin_py.wasi.http.outbound_host import ChainedRequest, ChainedResponse
+
+__all__ = ["InProcessChaining", "chain_triggers"]
+
+log = logging.getLogger("spin_py.server.chaining")
+
+
+def chain_triggers(components: Mapping[str, LoadedComponent]) -> dict[str, HttpTrigger]:
+    """The trigger each loaded component is chained through (its first HTTP trigger)."""
+    triggers: dict[str, HttpTrigger] = {}
+    for loaded in components.values():
+        for trigger in loaded.context.app.triggers:
+            if trigger.component == loaded.id:
+                triggers.setdefault(loaded.id, trigger)
+    return triggers
+
+
+class _ChannelWriter:
+    """A `BodyWriter` feeding the caller's read side of a `ByteChannel`."""
+
+    def __init__(self, channel: ByteChannel) -> None:
+        self._channel = channel
+
+    async def write(self, data: bytes) -> None:
+        await self._channel.put(data)
+
+
+class InProcessChaining:
+    """The server's `ChainDispatcher` (see the module docstring)."""
+
+    def __init__(
+        self,
+        invoker: Invoker,
+        components: Mapping[str, LoadedComponent],
+        calls: set[asyncio.Task[Outcome]],
+    ) -> None:
+        self._invoker = invoker
+        self._components = components
+        self._triggers = chain_triggers(components)
+        self._calls = calls
+        self._deliveries: set[asyncio.Task[None]] = set()
+
+    @property
+    def targets(self) -> frozenset[str]:
+        """The component ids reachable as `<id>.spin.internal`."""
+        return frozenset(self._triggers)
+
+    async def dispatch(self, request: ChainedRequest) -> ChainedResponse:
+        """Run the chained component; return its response head (body streaming behind)."""
+        loaded = self._components.get(request.component_id)
+        trigger = self._triggers.get(request.component_id)
+        if loaded is None or trigger is None:
+            raise OutboundError(
+                "destination-not-found", None, f"component '{request.component_id}' is not loaded"
+            )
+        state = RequestState(loaded.context, asyncio.get_running_loop(), deadline=request.deadline)
+        prepare_execute(state, request.telemetry, request.parent)
+        match = RouteMatch.for_chained(trigger, request.path_with_query.partition("?")[0])
+        guest_request = chained_incoming_request(request, match, state)
+        execution = Execution.start(self._invoker, loaded, state, guest_request, nested=True)
+        execution.track(self._calls)
+        try:
+            head = await execution.head()
+        except asyncio.CancelledError:
+            execution.cancel()
+            execution.close()
+            raise
+        channel = ByteChannel()
+        if head is None or head.body is None:
+            channel.end()
+            execution.close()
+            status, headers = (500, []) if head is None else (head.status, head.headers)
+            return ChainedResponse(status, headers, channel.get, channel.close)
+        writer = None if body_forbidden(request.method, head.status) else _ChannelWriter(channel)
+        head.body.attach(writer)
+        self._deliver(execution, head, head.body, channel)
+        return ChainedResponse(head.status, head.headers, channel.get, channel.close)
+
+    def _deliver(
+        self, execution: Execution, head: Head, body: ResponseBody, channel: ByteChannel
+    ) -> None:
+        task = asyncio.get_running_loop().create_task(_deliver(execution, head, body, channel))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+
+async def _deliver(
+    execution: Execution, head: Head, body: ResponseBody, channel: ByteChannel
+) -> None:
+    """Wait for the chained body to end; end the caller's channel accordingly."""
+    try:
+        end = await execution.body_end(head, body)
+        drained = await drain(body)
+        if end is not None and end.aborted is None and drained:
+            channel.end()
+        elif not channel.reader_gone:
+            reason = execution.cut_reason(end)
+            log.warning('component "%s": response cut short: %s', execution.component_id, reason)
+            channel.end(OutboundError("HTTP-response-incomplete", None, reason))
+    finally:
+        execution.close()

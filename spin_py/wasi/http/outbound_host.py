@@ -1,0 +1,198 @@
+"""One application's outbound side, shared by its components: client, chaining, self origin.
+
+An `OutboundHost` holds the pooled `OutboundClient`, the server's `ChainDispatcher` (which runs
+`http://<id>.spin.internal/...` requests in-process; `ChainedRequest` in, `ChainedResponse`
+out) with the component ids it reaches, and the `SelfOrigin` the listener bound. The server
+`attach`es it to every component context; `host_of(ctx)` finds it (outside the server, e.g. a
+bare `Invoker`, a shared host without chaining or self requests is used).
+
+`policy_for(ctx)` is the component's `allowed_outbound_hosts` as an `OutboundPolicy`, built
+once per component with `{{ var }}` templates resolved over the app's variables.
+
+A self request carries `SELF_REQUEST_HEADER` with this process's secret token, so the server
+runs it `nested`: the caller holds the one guest thread while it waits, and the self request
+must not queue behind it. The header starts with `spin-`, so the component it reaches never
+sees it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+import yarl
+from opentelemetry.context import Context
+
+from spin_py.manifest.model import App
+from spin_py.outbound import OutboundClient, OutboundPolicy, SelfOrigin, default_client
+from spin_py.platform.variables import VariableResolver
+from spin_py.runtime.context import ComponentContext
+from spin_py.runtime.iostreams import NextChunk
+from spin_py.telemetry.setup import Telemetry
+
+__all__ = [
+    "SELF_REQUEST_HEADER",
+    "ChainDispatcher",
+    "ChainedRequest",
+    "ChainedResponse",
+    "Headers",
+    "OutboundHost",
+    "host_of",
+    "policy_for",
+]
+
+log = logging.getLogger("spin_py.wasi.http.outbound")
+
+SELF_REQUEST_HEADER = "spin-py-self-request"
+"""Marks a request this server sent to itself (value: `OutboundHost.self_token`)."""
+
+SELF_TOKEN = secrets.token_urlsafe(24)
+"""The default `self_token`: made at import, so worker processes forked by `up` share it and a
+self request answered by another worker also runs nested."""
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class ChainedRequest:
+    """A request for `http://<component_id>.spin.internal/...`, to run in-process."""
+
+    component_id: str
+    method: str
+    scheme: str
+    authority: str
+    path_with_query: str
+    headers: Headers
+    next_chunk: NextChunk | None
+    """The request body as the caller writes it (None: no body)."""
+    telemetry: Telemetry
+    parent: Context
+    """The context of the caller's client span: the chained execute span's parent."""
+    deadline: float | None
+    """The caller's deadline (monotonic), which the chained call keeps if earlier."""
+
+
+@dataclass(frozen=True)
+class ChainedResponse:
+    """The head of a chained component's response, its body source and how to stop reading."""
+
+    status: int
+    headers: Headers
+    next_chunk: NextChunk
+    close: Callable[[], None]
+    """Stop reading the body (event loop)."""
+
+
+class ChainDispatcher(Protocol):
+    """Runs a service-chained request in-process (implemented by the server)."""
+
+    async def dispatch(self, request: ChainedRequest) -> ChainedResponse:
+        """Run the component; return once its response head is known. Raises `OutboundError`."""
+        ...
+
+
+class OutboundHost:
+    """The outbound side of one served application (see the module docstring).
+
+    `client` defaults to the process-wide `default_client()`. `chain` and `chain_targets` (the
+    component ids reachable as `<id>.spin.internal`) are set by the server; `origin` once the
+    listener is bound.
+    """
+
+    def __init__(
+        self,
+        client: OutboundClient | None = None,
+        chain: ChainDispatcher | None = None,
+        chain_targets: Collection[str] = (),
+    ) -> None:
+        self.client = client if client is not None else default_client()
+        self.chain = chain
+        self.chain_targets = frozenset(chain_targets)
+        self.origin: SelfOrigin | None = None
+        self.self_token = SELF_TOKEN
+
+    def attach(self, contexts: Iterable[ComponentContext]) -> None:
+        """Serve the outbound requests of these components' guests."""
+        for ctx in contexts:
+            ctx.ext(OutboundHost, lambda _ctx: self)
+
+    def is_self_request(self, header_value: str | None) -> bool:
+        """True when a `SELF_REQUEST_HEADER` value proves the request came from this process."""
+        return header_value is not None and hmac.compare_digest(header_value, self.self_token)
+
+    def is_own_address(self, url: yarl.URL) -> bool:
+        """True when an absolute URL names the address the server is bound to."""
+        origin = self.origin
+        if origin is None or url.port != origin.port:
+            return False
+        hosts = {origin.host, origin.connect_host}
+        if origin.connect_host in ("127.0.0.1", "::1"):
+            hosts.add("localhost")
+        return (url.host or "").lower() in hosts
+
+    async def aclose(self) -> None:
+        """Close the client's pooled connections (server shutdown)."""
+        await self.client.close()
+
+
+_standalone: list[OutboundHost] = []
+
+
+def host_of(ctx: ComponentContext) -> OutboundHost:
+    """The host serving `ctx`'s outbound requests (a shared one without chaining if none was
+    attached)."""
+
+    def shared(_ctx: ComponentContext) -> OutboundHost:
+        if not _standalone:
+            _standalone.append(OutboundHost())
+        return _standalone[0]
+
+    return ctx.ext(OutboundHost, shared)
+
+
+# -- the per-component policy -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ComponentPolicy:
+    policy: OutboundPolicy
+
+
+def policy_for(ctx: ComponentContext) -> OutboundPolicy:
+    """The component's `allowed_outbound_hosts`, parsed and resolved once.
+
+    Templates are resolved with the process's variable resolver (`ctx.settings.platform`) when
+    the runtime has one, else over the manifest defaults. An unusable list (malformed entry,
+    variable without a value) is logged once and denies everything.
+    """
+    return ctx.ext(_ComponentPolicy, _build_policy).policy
+
+
+def _build_policy(ctx: ComponentContext) -> _ComponentPolicy:
+    entries = ctx.component.allowed_outbound_hosts
+    try:
+        return _ComponentPolicy(OutboundPolicy.build(entries, _template_resolver(ctx)))
+    except Exception as exc:  # malformed entry, missing variable: deny, loudly
+        log.error(
+            'component "%s": allowed_outbound_hosts cannot be used, every outbound request '
+            "is denied: %s",
+            ctx.id,
+            exc,
+        )
+        return _ComponentPolicy(OutboundPolicy())
+
+
+def _template_resolver(ctx: ComponentContext) -> Callable[[str], str]:
+    platform = getattr(ctx.settings, "platform", None)
+    resolve = getattr(getattr(platform, "variables", None), "resolve_template", None)
+    if callable(resolve):
+        return resolve  # type: ignore[no-any-return]
+    return _defaults_resolver(ctx.app).resolve_template
+
+
+def _defaults_resolver(app: App) -> VariableResolver:
+    return VariableResolver(app, ())
