@@ -8,7 +8,6 @@ supervisor's `worker N (pid P) ready` log lines and are checked against the proc
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import signal
@@ -107,45 +106,6 @@ def test_each_worker_serves_the_shared_port(spin_py_server: Start, state_dir: st
     assert finished.returncode == 0
     assert finished.stdout.count("Serving ") == 1  # the listing, once, by the supervisor
     assert_gone(pids.values())
-
-
-def established(pid: int, port: int) -> int:
-    """Established TCP connections on local `port` that process `pid` holds."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        with contextlib.suppress(OSError):
-            target = os.readlink(fd)
-            if target.startswith("socket:["):
-                inodes.add(target[len("socket:[") : -1])
-    count = 0
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local_port = int(fields[1].rsplit(":", 1)[1], 16)
-        if local_port == port and fields[3] == "01" and fields[9] in inodes:
-            count += 1
-    return count
-
-
-def test_a_burst_of_keep_alive_connections_is_shared(spin_py_server: Start, state_dir: str) -> None:
-    """Without taking turns, the first worker awake accepted a whole burst (most runs)."""
-    server = spin_py_server(TINY, "--workers", "2", "--state-dir", state_dir)
-    pids = wait_ready(server, 2)
-    clients = [socket.create_connection(("127.0.0.1", server.port), 10) for _ in range(16)]
-    try:
-        for client in clients:
-            client.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
-        for client in clients:
-            reply = b""
-            while not reply.endswith(b"0\r\n\r\n"):
-                chunk = client.recv(4096)
-                assert chunk, reply
-                reply += chunk
-            assert reply.startswith(b"HTTP/1.1 200 ")
-        held = [established(pid, server.port) for pid in pids.values()]
-    finally:
-        for client in clients:
-            client.close()
-    assert sum(held) == 16 and min(held) >= 2, held
 
 
 def test_sigint_stops_every_worker(spin_py_server: Start, state_dir: str) -> None:
