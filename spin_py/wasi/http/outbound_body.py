@@ -10,7 +10,8 @@ batch is buffered.
 `finish` ends the body once every accepted byte went through; `abort` (a content-length
 mismatch, a body dropped unfinished) makes the consumer fail with that error-code, so the
 request never looks complete upstream. `detach` (the request was denied or failed) closes the
-channel: guest writes fail instead of blocking forever. Request trailers are dropped: aiohttp's
+channel: guest writes are then dropped instead of blocking forever, and the failure reaches the
+guest through the response future only. Request trailers are dropped: aiohttp's
 client cannot send them.
 
 `ByteChannel` is also how a service-chained component's response body reaches its caller.
@@ -52,7 +53,8 @@ class ByteChannel:
     which `put` raises `ChannelClosed`. Only use it on the loop.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, discard_after_close: bool = False) -> None:
+        self._discard_after_close = discard_after_close
         self._items: deque[bytes] = deque()
         self._ended = False
         self._error: BaseException | None = None
@@ -73,6 +75,8 @@ class ByteChannel:
         """Hand over `data`; waits until the reader took the previous chunk."""
         while self._items and not self._closed:
             await self._wait()
+        if self._closed and self._discard_after_close:
+            return
         if self._closed or self._ended:
             raise ChannelClosed("the body's reader has gone")
         self._items.append(data)
@@ -119,7 +123,10 @@ class RequestBody:
     def __init__(self, state: RequestState, capacity: int = REQUEST_BODY_CAPACITY) -> None:
         self._state = state
         self._capacity = capacity
-        self.channel = ByteChannel()
+        # Once the request failed, the guest's writes are dropped rather than failed: the
+        # failure reaches the guest once, through the response future (guests such as the Spin
+        # SDK write the body and await the response concurrently).
+        self.channel = ByteChannel(discard_after_close=True)
         self.stream: PushOutputStream | None = None
 
     # BodyTarget, called in the guest thread.
@@ -154,9 +161,8 @@ class RequestBody:
             self.channel.close()
 
     def detach(self) -> None:
-        """Nobody will read this body (the request was denied or failed); any thread."""
-        if self.stream is not None:
-            self.stream.abort()
+        """Nobody will read this body (the request was denied or failed); any thread. Further
+        guest writes are accepted and dropped."""
         self._on_loop(self.channel.close)
 
     def _end_after_drain(self) -> None:
