@@ -146,7 +146,9 @@ def test_abort_fails_the_reader_with_the_error_code(
     assert (caught.value.code, caught.value.payload) == ("HTTP-request-body-size", 3)
 
 
-def test_detach_wakes_a_blocked_writer_and_drops_its_writes(bg_loop: asyncio.AbstractEventLoop, tmp_path: Path) -> None:
+def test_detach_wakes_a_blocked_writer_and_drops_its_writes(
+    bg_loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
     state = make_state(bg_loop, tmp_path)
     body = RequestBody(state, capacity=1024)
     stream = body.open_stream()
