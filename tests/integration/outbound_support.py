@@ -28,6 +28,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
+from wasm_server import LogCollector, Served
 
 from spin_py import manifest
 from spin_py.outbound import OutboundClient, SelfOrigin
@@ -91,33 +92,6 @@ class StaticResolver(AbstractResolver):
 # --- the in-process server ---------------------------------------------------------------------
 
 
-class _Collector(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@dataclass
-class Served:
-    """A running in-process server."""
-
-    base_url: str
-    port: int
-    _logs: _Collector = field(default_factory=_Collector)
-
-    def messages(self, level: int = logging.DEBUG) -> list[str]:
-        return [r.getMessage() for r in self._logs.records if r.levelno >= level]
-
-    def errors(self) -> list[str]:
-        return self.messages(logging.ERROR)
-
-    def clear_logs(self) -> None:
-        self._logs.records.clear()
-
-
 @contextlib.asynccontextmanager
 async def serve_outbound(
     manifest_path: Path,
@@ -136,7 +110,7 @@ async def serve_outbound(
     handler = WasmComponentHandler(components, invoker, client=client)
     web_app = create_web_app(app, Router.build(app.triggers), handler, telemetry)
     runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=2.0)
-    collector = _Collector()
+    collector = LogCollector()
     logger = logging.getLogger("spin_py")
     logger.addHandler(collector)
     old_level = logger.level
@@ -147,7 +121,7 @@ async def serve_outbound(
         await site.start()
         port = runner.addresses[0][1]
         handler.set_self_origin(SelfOrigin("http", "127.0.0.1", port))
-        yield Served(f"http://127.0.0.1:{port}", port, collector)
+        yield Served(f"http://127.0.0.1:{port}", collector, port)
     finally:
         await runner.cleanup()
         logger.removeHandler(collector)

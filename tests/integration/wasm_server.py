@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO / "manifests"
 
 
-class _Collector(logging.Handler):
+class LogCollector(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.records: list[logging.LogRecord] = []
@@ -43,7 +43,8 @@ class Served:
     """A running in-process server."""
 
     base_url: str
-    _logs: _Collector = field(default_factory=_Collector)
+    _logs: LogCollector = field(default_factory=LogCollector)
+    port: int = 0
 
     def errors(self) -> list[str]:
         """Messages logged at ERROR or above since the server started (or `clear_logs`)."""
@@ -85,7 +86,7 @@ async def serve(
     handler = WasmComponentHandler(components, Invoker(limits=limits))
     web_app = create_web_app(app, Router.build(app.triggers), handler)
     runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=2.0)
-    collector = _Collector()
+    collector = LogCollector()
     logger = logging.getLogger("spin_py")
     logger.addHandler(collector)
     old_level = logger.level
