@@ -61,7 +61,7 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     ("wasmtime native: other calls", ("wasmtime/_bindings.py",)),
     ("wasmtime-py value conversion / FFI (Python)", ("wasmtime/", "ctypes/")),
     ("spin-py call glue (runtime/wasmtime_patches.py)", ("wasmtime_patches.py",)),
-    ("spin-py host imports (wasi/*, spin/*)", ("spin_py/wasi/", "spin_py/spin/")),
+    ("spin-py host imports (wasi/*, spin/*)", ("spin_py/wasi/", "spin_py/spin_api/")),
     ("spin-py runtime (table, state, invoke, linking)", ("spin_py/runtime/",)),
     ("telemetry (spin-py spans, OTel SDK)", ("spin_py/telemetry/", "opentelemetry/", "trace/")),
     ("spin-py server / bridge", ("spin_py/server/",)),

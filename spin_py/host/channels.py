@@ -19,16 +19,16 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 
-from spin_py.runtime.pollable import AlwaysReady, CallbackPollable, Pollable
-from spin_py.runtime.state import RequestState
-from spin_py.runtime.streams import (
+from spin_py.host.pollable import AlwaysReady, CallbackPollable, Pollable
+from spin_py.host.state import RequestState
+from spin_py.host.streams import (
     InputStream,
     IoError,
     OutputStream,
     StreamClosed,
     StreamFailed,
 )
-from spin_py.runtime.table import HostTrap
+from spin_py.host.table import HostTrap
 
 DEFAULT_CAPACITY = 64 * 1024
 """Bytes a `PushOutputStream` accepts before the sink has taken them."""

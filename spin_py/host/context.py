@@ -3,6 +3,9 @@
 Built once per component at startup (never per request) by the runtime; reached from a request
 through `RequestState.component`. Interfaces that need precomputed per-component data (file
 mounts, outbound rules, log files) keep it as a typed extension: `ctx.ext(FileMounts, make)`.
+
+The kernel imports only the manifest model: process-wide services of the layers above (the
+platform backends) are attached as `RuntimeSettings.extensions`.
 """
 
 from __future__ import annotations
@@ -11,12 +14,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from spin_py.manifest.model import App, Component
-
-if TYPE_CHECKING:
-    from spin_py.platform.services import PlatformServices
 
 E = TypeVar("E")
 
@@ -32,9 +32,17 @@ class RuntimeSettings:
     quiet: bool = False
     follow: tuple[str, ...] | None = None
     """Component ids whose output is echoed to the console (None: all)."""
-    platform: PlatformServices | None = field(default=None, compare=False)
-    """Variables, key-value stores and SQLite databases of this process (None: not configured;
-    the platform interfaces then answer an error)."""
+    extensions: tuple[object, ...] = field(default=(), compare=False)
+    """Process-wide services that layers above the kernel attach (e.g. the platform layer's
+    `PlatformServices`: variables, key-value stores, SQLite databases); an interface finds its
+    own with `extension(cls)`."""
+
+    def extension(self, cls: type[E]) -> E | None:
+        """The attached extension of type `cls` (None: not attached, e.g. not configured)."""
+        for value in self.extensions:
+            if isinstance(value, cls):
+                return value
+        return None
 
 
 @dataclass

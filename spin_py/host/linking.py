@@ -1,12 +1,12 @@
 """Helpers every interface module uses to put itself into the component Linker.
 
-Convention: each interface module (`spin_py/wasi/...`, `spin_py/spin/...`) exposes
-`add_to_linker(root: LinkerInstance) -> None`, and `spin_py/runtime/linker.py` calls them in one
-ordered list. WASI 0.2 interfaces are defined once at `WASI_VERSION`; wasmtime's linker matches
-semver-compatible imports, so components built against 0.2.0 ... 0.2.6 all link.
+Convention: each interface module (`spin_py/wasi/...`, `spin_py/spin_api/...`) exposes
+`add_to_linker(root: LinkerInstance) -> None`, and `spin_py/runtime/composition.py` lists them
+in one ordered list. WASI 0.2 interfaces are defined once at `WASI_VERSION`; wasmtime's linker
+matches semver-compatible imports, so components built against 0.2.0 ... 0.2.6 all link.
 
 Host functions are called as `fn(store, *params)` and reach their request through
-`spin_py.runtime.state.current()`.
+`spin_py.host.state.current()`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 
 from wasmtime.component import LinkerInstance
 
-from spin_py.runtime.state import _CURRENT
-from spin_py.runtime.table import ResourceKind
+from spin_py.host.state import _CURRENT
+from spin_py.host.table import ResourceKind
 
 WASI_VERSION = "0.2.6"
 """The WASI 0.2 minor version the host defines each interface at."""

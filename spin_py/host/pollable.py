@@ -11,7 +11,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
-from spin_py.runtime.state import RequestState
+from spin_py.host.state import RequestState
 
 
 class Pollable(ABC):

@@ -21,8 +21,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from spin_py.runtime.context import ComponentContext
-from spin_py.runtime.table import DeadlineExceeded, HostTrap, ResourceTable
+from spin_py.host.context import ComponentContext
+from spin_py.host.table import DeadlineExceeded, HostTrap, ResourceTable
 
 E = TypeVar("E")
 

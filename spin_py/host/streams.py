@@ -12,7 +12,7 @@ carries the host object that becomes the `last-operation-failed(error)` resource
 `OutputStream` implements the WIT convenience operations (`blocking_write_and_flush`,
 `write_zeroes`, `splice`, ...) on top of its five primitives, following the pseudo-code in the
 WIT documentation; subclasses only override them to go faster. Concrete streams live in
-`spin_py.runtime.iostreams`.
+`spin_py.host.channels`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from spin_py.runtime.pollable import Pollable, block_on
-from spin_py.runtime.state import current
-from spin_py.runtime.table import HostTrap
+from spin_py.host.pollable import Pollable, block_on
+from spin_py.host.state import current
+from spin_py.host.table import HostTrap
 
 
 class StreamClosed(Exception):

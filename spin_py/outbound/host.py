@@ -27,11 +27,12 @@ from typing import Protocol
 import yarl
 from opentelemetry.context import Context
 
+from spin_py.host.channels import NextChunk
+from spin_py.host.context import ComponentContext
 from spin_py.manifest.model import App
 from spin_py.outbound import OutboundClient, OutboundPolicy, SelfOrigin, default_client
+from spin_py.platform.services import PlatformServices
 from spin_py.platform.variables import VariableResolver
-from spin_py.runtime.context import ComponentContext
-from spin_py.runtime.iostreams import NextChunk
 from spin_py.telemetry.setup import Telemetry
 
 __all__ = [
@@ -165,9 +166,9 @@ class _ComponentPolicy:
 def policy_for(ctx: ComponentContext) -> OutboundPolicy:
     """The component's `allowed_outbound_hosts`, parsed and resolved once.
 
-    Templates are resolved with the process's variable resolver (`ctx.settings.platform`) when
-    the runtime has one, else over the manifest defaults. An unusable list (malformed entry,
-    variable without a value) is logged once and denies everything.
+    Templates are resolved with the process's variable resolver (the `PlatformServices`
+    extension) when the runtime has one, else over the manifest defaults. An unusable list
+    (malformed entry, variable without a value) is logged once and denies everything.
     """
     return ctx.ext(_ComponentPolicy, _build_policy).policy
 
@@ -187,10 +188,9 @@ def _build_policy(ctx: ComponentContext) -> _ComponentPolicy:
 
 
 def _template_resolver(ctx: ComponentContext) -> Callable[[str], str]:
-    platform = getattr(ctx.settings, "platform", None)
-    resolve = getattr(getattr(platform, "variables", None), "resolve_template", None)
-    if callable(resolve):
-        return resolve  # type: ignore[no-any-return]
+    services = ctx.settings.extension(PlatformServices)
+    if services is not None:
+        return services.variables.resolve_template
     return _defaults_resolver(ctx.app).resolve_template
 
 

@@ -25,13 +25,13 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
+from spin_py.host.channels import PushOutputStream
+from spin_py.host.state import RequestState
+from spin_py.host.streams import OutputStream, StreamFailed
 from spin_py.outbound.errors import OutboundError
-from spin_py.runtime.iostreams import PushOutputStream
-from spin_py.runtime.state import RequestState
-from spin_py.runtime.streams import OutputStream, StreamFailed
+from spin_py.outbound.response import error_code_from
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields
-from spin_py.wasi.http.outbound_response import error_code_from
 
 __all__ = ["REQUEST_BODY_CAPACITY", "ByteChannel", "ChannelClosed", "RequestBody"]
 

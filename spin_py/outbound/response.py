@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterable
 
 from wasmtime.component import Record
 
+from spin_py.host.channels import NextChunk, PullInputStream, describe
+from spin_py.host.state import RequestState
 from spin_py.outbound.errors import DnsErrorPayload, OutboundError, TlsAlertPayload
-from spin_py.runtime.iostreams import NextChunk, PullInputStream, describe
-from spin_py.runtime.state import RequestState
 from spin_py.wasi.http.body import FutureTrailers, IncomingBody
 from spin_py.wasi.http.errors import ERROR_CODE_CASES, ErrorCode
 from spin_py.wasi.http.fields import FORBIDDEN_HEADERS, Fields

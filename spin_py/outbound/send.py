@@ -38,6 +38,8 @@ from collections.abc import Callable, Coroutine, Iterable
 import yarl
 from opentelemetry.trace import Span
 
+from spin_py.host.channels import NextChunk, describe
+from spin_py.host.state import RequestState
 from spin_py.outbound import (
     ChainTarget,
     NetworkTarget,
@@ -46,16 +48,7 @@ from spin_py.outbound import (
     build_url,
     route_outbound,
 )
-from spin_py.runtime.iostreams import NextChunk, describe
-from spin_py.runtime.state import RequestState
-from spin_py.telemetry import context_of, inject_headers, mark_error, start_host_span
-from spin_py.telemetry import semconv as sc
-from spin_py.telemetry.propagation import TRACEPARENT, TRACESTATE
-from spin_py.telemetry.scope import telemetry_of
-from spin_py.wasi.http.body import BodyTarget
-from spin_py.wasi.http.errors import ErrorCode
-from spin_py.wasi.http.outbound_body import RequestBody
-from spin_py.wasi.http.outbound_host import (
+from spin_py.outbound.host import (
     SELF_REQUEST_HEADER,
     ChainedRequest,
     Headers,
@@ -63,11 +56,18 @@ from spin_py.wasi.http.outbound_host import (
     host_of,
     policy_for,
 )
-from spin_py.wasi.http.outbound_response import (
+from spin_py.outbound.request_body import RequestBody
+from spin_py.outbound.response import (
     PendingResponse,
     error_code_from,
     incoming_response,
 )
+from spin_py.telemetry import context_of, inject_headers, mark_error, start_host_span
+from spin_py.telemetry import semconv as sc
+from spin_py.telemetry.propagation import TRACEPARENT, TRACESTATE
+from spin_py.telemetry.scope import telemetry_of
+from spin_py.wasi.http.body import BodyTarget
+from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.request import OutgoingRequest, RequestOptions
 from spin_py.wasi.http.response import FutureIncomingResponse, ResponseOutcome
 

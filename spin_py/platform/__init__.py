@@ -1,7 +1,7 @@
 """Backends of Spin's platform interfaces: variables, key-value stores, SQLite databases.
 
 This package knows nothing about wasmtime: it is plain, synchronous, thread-safe Python that the
-WIT glue in `spin_py.spin` calls from guest worker threads.
+WIT glue in `spin_py.spin_api` calls from guest worker threads.
 
 - `runtime_config`: the `--runtime-config-file` TOML (stores, databases, variable providers).
 - `variables` / `variable_providers`: application and component variables, resolved over the

@@ -12,7 +12,7 @@ At each check the guest is stopped when
 - the request's deadline passed (`RequestState.deadline`: the request timeout, or now once
   `RequestState.cancel()` ran): the call traps with `DEADLINE_MESSAGE`;
 otherwise it runs for another slice, never past the deadline. The request reached by the
-callback is the one bound in the calling thread (`spin_py.runtime.state.current`): the
+callback is the one bound in the calling thread (`spin_py.host.state.current`): the
 callback runs in the guest's own thread, in the middle of its wasm code.
 
 `interrupt()` also cancels every request the Invoker runs inside `track(state)`, so guests
@@ -30,9 +30,9 @@ from collections.abc import Iterator
 import wasmtime
 from wasmtime import _ffi as ffi
 
+from spin_py.host.state import RequestState, current
+from spin_py.host.table import HostTrap
 from spin_py.runtime.engine import TICK_SECONDS, deadline_ticks
-from spin_py.runtime.state import RequestState, current
-from spin_py.runtime.table import HostTrap
 
 SLICE_TICKS = 10
 """Epoch ticks a guest runs between two checks (10 ticks of `TICK_SECONDS`: 100 ms)."""

@@ -28,12 +28,12 @@ from typing import Any
 import wasmtime
 from wasmtime.component import Linker
 
+from spin_py.host.state import RequestState, bind
+from spin_py.host.table import DeadlineExceeded, GuestExit, HostTrap
+from spin_py.runtime.composition import shared_linker
 from spin_py.runtime.engine import EpochTicker, ensure_ticker, get_engine
 from spin_py.runtime.interrupt import DEADLINE_MESSAGE, INTERRUPTED_MESSAGE, Interrupter
-from spin_py.runtime.linker import shared_linker
 from spin_py.runtime.loader import LoadedComponent
-from spin_py.runtime.state import RequestState, bind
-from spin_py.runtime.table import DeadlineExceeded, GuestExit, HostTrap
 from spin_py.telemetry.execute import execute_span_for, record_trap
 
 log = logging.getLogger("spin_py.runtime")

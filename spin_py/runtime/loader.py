@@ -17,11 +17,11 @@ import wasmtime
 from wasmtime.component import Component, ComponentInstanceType, ExportIndex, FuncType, Linker
 
 from spin_py.errors import ComponentLoadError
+from spin_py.host.context import ComponentContext, RuntimeSettings
 from spin_py.manifest.model import App, RemoteSource
 from spin_py.runtime.compile_cache import CompileCache, Report, report_to_stderr
-from spin_py.runtime.context import ComponentContext, RuntimeSettings
+from spin_py.runtime.composition import shared_linker
 from spin_py.runtime.engine import NO_DEADLINE_TICKS
-from spin_py.runtime.linker import shared_linker
 
 HANDLER_INTERFACE = "wasi:http/incoming-handler"
 HANDLER_FUNC = "handle"

@@ -33,14 +33,15 @@ from aiohttp import web
 from aiohttp.http_writer import StreamWriter
 
 from spin_py.config import UpConfig
+from spin_py.host.context import RuntimeSettings
+from spin_py.host.state import RequestState
 from spin_py.manifest.model import App
 from spin_py.outbound import OutboundClient, SelfOrigin
+from spin_py.outbound.host import SELF_REQUEST_HEADER, OutboundHost
 from spin_py.routing import RouteMatch
-from spin_py.runtime.context import RuntimeSettings
 from spin_py.runtime.engine import get_engine
 from spin_py.runtime.invoke import Invoker, Limits, Outcome
 from spin_py.runtime.loader import LoadedComponent, load_components
-from spin_py.runtime.state import RequestState
 from spin_py.server.chaining import InProcessChaining
 from spin_py.server.component import ComponentHandler, ComponentHandlerFactory
 from spin_py.server.exchange import Head
@@ -50,7 +51,6 @@ from spin_py.server.platform_setup import open_services
 from spin_py.server.responses import make_response, make_stream_response
 from spin_py.telemetry import prepare_execute_from_request
 from spin_py.wasi.http.fields import Fields
-from spin_py.wasi.http.outbound_host import SELF_REQUEST_HEADER, OutboundHost
 from spin_py.wasi.http.response import content_length
 
 __all__ = [
@@ -210,7 +210,7 @@ def build_handler(app: App, config: UpConfig, cache_dir: Path | None) -> WasmCom
         env=config.env,
         quiet=config.quiet,
         follow=config.follow or None,
-        platform=services,
+        extensions=(services,),
     )
     engine = get_engine()
     try:

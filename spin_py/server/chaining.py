@@ -19,18 +19,18 @@ import asyncio
 import logging
 from collections.abc import Mapping
 
+from spin_py.host.state import RequestState
 from spin_py.manifest.model import HttpTrigger
 from spin_py.outbound.errors import OutboundError
+from spin_py.outbound.host import ChainedRequest, ChainedResponse
+from spin_py.outbound.request_body import ByteChannel
 from spin_py.routing import RouteMatch
 from spin_py.runtime.invoke import Invoker, Outcome
 from spin_py.runtime.loader import LoadedComponent
-from spin_py.runtime.state import RequestState
 from spin_py.server.exchange import Head, ResponseBody
 from spin_py.server.execution import Execution, body_forbidden, drain
 from spin_py.server.inbound import chained_incoming_request
 from spin_py.telemetry import prepare_execute
-from spin_py.wasi.http.outbound_body import ByteChannel
-from spin_py.wasi.http.outbound_host import ChainedRequest, ChainedResponse
 
 __all__ = ["InProcessChaining", "chain_triggers"]
 

@@ -21,9 +21,9 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
-from spin_py.runtime.iostreams import PushOutputStream
-from spin_py.runtime.state import RequestState
-from spin_py.runtime.streams import OutputStream, StreamClosed
+from spin_py.host.channels import PushOutputStream
+from spin_py.host.state import RequestState
+from spin_py.host.streams import OutputStream, StreamClosed
 from spin_py.wasi.http.body import OutgoingBody
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields

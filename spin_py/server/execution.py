@@ -14,10 +14,10 @@ import asyncio
 import logging
 from typing import Any
 
+from spin_py.host.state import RequestState
+from spin_py.host.streams import StreamFailed
 from spin_py.runtime.invoke import Invoker, Outcome
 from spin_py.runtime.loader import LoadedComponent
-from spin_py.runtime.state import RequestState
-from spin_py.runtime.streams import StreamFailed
 from spin_py.server.exchange import BodyEnd, Exchange, Head, ResponseBody
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.hooks import HttpHooks

@@ -18,16 +18,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from spin_py.host.channels import EmptyInputStream, PullInputStream
+from spin_py.host.state import RequestState
+from spin_py.host.streams import InputStream
+from spin_py.outbound.host import ChainedRequest
+from spin_py.outbound.response import read_error
 from spin_py.routing import RouteMatch
-from spin_py.runtime.iostreams import EmptyInputStream, PullInputStream
-from spin_py.runtime.state import RequestState
-from spin_py.runtime.streams import InputStream
 from spin_py.server.headers import CHAINED_CLIENT_ADDR, request_headers_for_guest, spin_headers
 from spin_py.wasi.http.body import FutureTrailers, IncomingBody
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields
-from spin_py.wasi.http.outbound_host import ChainedRequest
-from spin_py.wasi.http.outbound_response import read_error
 from spin_py.wasi.http.request import IncomingRequest
 
 __all__ = ["chained_incoming_request", "client_addr", "incoming_request"]

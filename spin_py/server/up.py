@@ -9,7 +9,6 @@ of them accept.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import socket
 import sys
@@ -23,7 +22,10 @@ from spin_py.config import UpConfig
 from spin_py.manifest.model import App
 from spin_py.outbound.chaining import SelfOrigin
 from spin_py.routing import Router
-from spin_py.runtime.linker import INTERFACE_MODULES
+
+# Imported here, before workers fork, so every host interface module (the composition list) is
+# loaded once in the parent: its pages are shared and workers start sooner.
+from spin_py.runtime import composition  # noqa: F401
 from spin_py.server import lifecycle
 from spin_py.server.app import create_web_app
 from spin_py.server.component import (
@@ -97,7 +99,6 @@ def _up_workers(
 ) -> None:
     """`up` with `config.workers` processes: bind here, serve in forked workers."""
     sock = bind_listener(config.listen, find_free_port=config.find_free_port)
-    _preload_interfaces()
 
     def serve_worker(on_ready: Callable[[], None]) -> None:  # runs in a forked worker
         telemetry = configure(dict(config.otel_env), app_name=app.name, version=__version__)
@@ -107,13 +108,6 @@ def _up_workers(
         Supervisor(config.workers, sock, serve_worker).run(_listing(sock, router, config, out))
     finally:
         sock.close()
-
-
-def _preload_interfaces() -> None:
-    """Import the host interface modules once, before forking: every worker needs them (its
-    linker imports them), and imported here their pages are shared and workers start sooner."""
-    for name in INTERFACE_MODULES:
-        importlib.import_module(name)
 
 
 def _listing(

@@ -1,8 +1,8 @@
 """Spin platform interfaces: `fermyon:spin/*@2.0.0`, `spin:*`, `wasi:keyvalue`, `wasi:config`.
 
 One module per interface family. Key-value, SQLite and variables sit on a backend protocol;
-`make_backend` hands each component the process's platform services (`spin_py.platform`, set as
-`RuntimeSettings.platform`) behind the component's manifest grants. LLM, Redis, MQTT,
+`make_backend` hands each component the process's platform services (`spin_py.platform`,
+attached as a `RuntimeSettings` extension) behind the component's manifest grants. LLM, Redis, MQTT,
 PostgreSQL and MySQL are linked and answer their interface's error ("spin-py does not
 support ... yet").
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from wasmtime.component import LinkerInstance
 
-from spin_py.spin import key_value, llm, mqtt, rdbms, redis, sqlite, variables
-from spin_py.spin._support import InterfaceDef, define
+from spin_py.spin_api import key_value, llm, mqtt, rdbms, redis, sqlite, variables
+from spin_py.spin_api._support import InterfaceDef, define
 
 MODULES = (key_value, sqlite, variables, llm, redis, mqtt, rdbms)
 

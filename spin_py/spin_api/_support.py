@@ -9,7 +9,7 @@ trap). Backends signal failures with two exceptions:
   `access-denied`, `no-such-store`, `other("...")`), so backends need not import this module;
 - `Unsupported(feature)`: spin-py does not implement this yet; the interface maps it to its
   closest error case carrying the message, and one warning per interface and component is
-  logged on `spin_py.spin`.
+  logged on `spin_py.spin_api`.
 
 `guarded(...)` runs a backend call under those rules. Every error variant of these interfaces
 has several cases of the same Python type, so it lowers tagged (`Variant(case, payload)`).
@@ -30,16 +30,16 @@ from typing import Any, TypeVar
 from opentelemetry.util.types import AttributeValue
 from wasmtime.component import LinkerInstance, ResourceAny, ResourceHost, Variant
 
-from spin_py.runtime import wit
-from spin_py.runtime.context import ComponentContext
-from spin_py.runtime.linking import HostFunc, add_funcs, add_resource
-from spin_py.runtime.state import current
-from spin_py.runtime.table import ResourceKind
+from spin_py.host import wit
+from spin_py.host.context import ComponentContext
+from spin_py.host.linking import HostFunc, add_funcs, add_resource
+from spin_py.host.state import current
+from spin_py.host.table import ResourceKind
 from spin_py.telemetry.host_spans import host_span
 
 T = TypeVar("T")
 
-log = logging.getLogger("spin_py.spin")
+log = logging.getLogger("spin_py.spin_api")
 
 ERROR = wit.TAGGED
 """The shape of every platform `error` variant (several same-typed cases: tagged)."""

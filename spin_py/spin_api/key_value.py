@@ -22,12 +22,13 @@ from typing import Any, Protocol, TypeVar
 
 from wasmtime.component import LinkerInstance, Record, ResourceAny, ResourceHost
 
-from spin_py.runtime import wit
-from spin_py.runtime.context import ComponentContext
-from spin_py.runtime.linking import HostFunc
-from spin_py.runtime.state import current
-from spin_py.runtime.table import ResourceKind, resource_kind
-from spin_py.spin._support import (
+from spin_py.host import wit
+from spin_py.host.context import ComponentContext
+from spin_py.host.linking import HostFunc
+from spin_py.host.state import current
+from spin_py.host.table import ResourceKind, resource_kind
+from spin_py.platform.services import PlatformServices
+from spin_py.spin_api._support import (
     ERROR,
     Interface,
     InterfaceDef,
@@ -122,7 +123,7 @@ class _Backend:
 def make_backend(ctx: ComponentContext) -> KeyValueBackend:
     """The key-value backend of one component: the process's stores, gated by the component's
     `key_value_stores`."""
-    services = ctx.settings.platform
+    services = ctx.settings.extension(PlatformServices)
     if services is None:
         return UnconfiguredKeyValue()
     return services.key_value.for_component(ctx.id, ctx.component.key_value_stores)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from wasmtime.component import LinkerInstance
 
-from spin_py.runtime import wit
-from spin_py.spin._support import ERROR, Interface, InterfaceDef, define, unsupported_functions
+from spin_py.host import wit
+from spin_py.spin_api._support import ERROR, Interface, InterfaceDef, define, unsupported_functions
 
 LLM = Interface("fermyon:spin/llm@2.0.0", "runtime-error")
 

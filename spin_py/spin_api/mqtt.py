@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from wasmtime.component import LinkerInstance
 
-from spin_py.runtime import wit
-from spin_py.runtime.table import resource_kind
-from spin_py.spin._support import ERROR, Interface, InterfaceDef, define, unsupported_functions
+from spin_py.host import wit
+from spin_py.host.table import resource_kind
+from spin_py.spin_api._support import ERROR, Interface, InterfaceDef, define, unsupported_functions
 
 MQTT = Interface("fermyon:spin/mqtt@2.0.0", "other")
 CONNECTION = resource_kind(MQTT.name, "connection")

@@ -25,12 +25,13 @@ from typing import Any, Protocol
 
 from wasmtime.component import LinkerInstance, Record, ResourceAny
 
+from spin_py.host import wit
+from spin_py.host.context import ComponentContext
+from spin_py.host.state import current
+from spin_py.host.table import ResourceKind, resource_kind
+from spin_py.platform.services import PlatformServices
 from spin_py.platform.sqlite_db import QueryResult
-from spin_py.runtime import wit
-from spin_py.runtime.context import ComponentContext
-from spin_py.runtime.state import current
-from spin_py.runtime.table import ResourceKind, resource_kind
-from spin_py.spin._support import (
+from spin_py.spin_api._support import (
     ERROR,
     Interface,
     InterfaceDef,
@@ -44,7 +45,7 @@ from spin_py.telemetry.semconv import DB_OPERATION_NAME, DB_SYSTEM_NAME, SPIN_SQ
 
 __all__ = ["QueryResult", "SqliteBackend", "SqliteConnection", "add_to_linker", "definitions"]
 
-log = logging.getLogger("spin_py.spin")
+log = logging.getLogger("spin_py.spin_api")
 
 SqlValue = int | float | str | bytes | None
 
@@ -91,7 +92,7 @@ class _Backend:
 def make_backend(ctx: ComponentContext) -> SqliteBackend:
     """The SQLite backend of one component: the process's databases, gated by the component's
     `sqlite_databases`."""
-    services = ctx.settings.platform
+    services = ctx.settings.extension(PlatformServices)
     if services is None:
         return UnconfiguredSqlite()
     return services.sqlite.for_component(ctx.id, ctx.component.sqlite_databases)

@@ -23,11 +23,12 @@ from typing import Any, Protocol
 
 from wasmtime.component import LinkerInstance
 
+from spin_py.host import wit
+from spin_py.host.context import ComponentContext
+from spin_py.host.state import current
+from spin_py.platform.services import PlatformServices
 from spin_py.platform.variables import VariableResolver
-from spin_py.runtime import wit
-from spin_py.runtime.context import ComponentContext
-from spin_py.runtime.state import current
-from spin_py.spin._support import (
+from spin_py.spin_api._support import (
     ERROR,
     Interface,
     InterfaceDef,
@@ -90,7 +91,7 @@ class _Backend:
 
 def make_backend(ctx: ComponentContext) -> VariablesBackend:
     """The variables backend of one component."""
-    services = ctx.settings.platform
+    services = ctx.settings.extension(PlatformServices)
     if services is None:
         return UnconfiguredVariables()
     return ComponentVariables(services.variables, ctx.id)

@@ -1,5 +1,5 @@
 """OpenTelemetry for spin-py: setup from the OTEL_* environment, W3C propagation, the server and
-execute spans, host-call spans, and the wasi:otel host (`spin_py.telemetry.wasi_otel`).
+execute spans, host-call spans, and the wasi:otel host (`spin_py.wasi_otel`).
 
 The public surface:
 

@@ -28,8 +28,8 @@ from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_context
 
-from spin_py.runtime.state import RequestState
-from spin_py.runtime.table import GuestExit
+from spin_py.host.state import RequestState
+from spin_py.host.table import GuestExit
 from spin_py.telemetry.scope import GuestSpans, TraceScope, bound_state, telemetry_of
 from spin_py.telemetry.semconv import ERROR_TYPE, execute_span_name
 from spin_py.telemetry.setup import Telemetry

@@ -35,7 +35,7 @@ from opentelemetry.trace import (
 )
 from opentelemetry.util.types import AttributeValue
 
-from spin_py.runtime.state import RequestState
+from spin_py.host.state import RequestState
 from spin_py.telemetry.propagation import inject_headers
 from spin_py.telemetry.scope import (
     GuestSpans,

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanContext
 
-from spin_py.runtime.state import RequestState, current
-from spin_py.runtime.table import HostTrap
+from spin_py.host.state import RequestState, current
+from spin_py.host.table import HostTrap
 from spin_py.telemetry.setup import Telemetry, configure
 
 MAX_OPEN_GUEST_SPANS = 1024

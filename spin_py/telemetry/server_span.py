@@ -38,7 +38,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_context
 
-from spin_py.runtime.state import RequestState
+from spin_py.host.state import RequestState
 from spin_py.telemetry import semconv as sc
 from spin_py.telemetry.execute import prepare_execute
 from spin_py.telemetry.propagation import extract

@@ -4,7 +4,7 @@ What a component sees, as in Spin:
 - environment: the component's `environment` table plus `-e/--env` pairs (later wins), no
   arguments, no initial working directory;
 - exit: unwinds the guest call with `GuestExit` (the executor decides what the response is);
-- stdin is empty; stdout/stderr go to the component's log sinks (`spin_py.runtime.logs`);
+- stdin is empty; stdout/stderr go to the component's log sinks (`spin_py.wasi.component_logs`);
 - no terminals (`get-terminal-*` answer `none`).
 
 A last line without a newline reaches the console when the guest drops its stream or the
@@ -18,12 +18,12 @@ from typing import Any
 
 from wasmtime.component import LinkerInstance, ResourceHost, Variant
 
-from spin_py.runtime.context import ComponentContext
-from spin_py.runtime.iostreams import CallbackOutputStream, EmptyInputStream
-from spin_py.runtime.linking import add_funcs, add_resource, wasi
-from spin_py.runtime.logs import LineBuffer, LogSink, component_logs
-from spin_py.runtime.state import RequestState, current
-from spin_py.runtime.table import GuestExit, resource_kind
+from spin_py.host.channels import CallbackOutputStream, EmptyInputStream
+from spin_py.host.context import ComponentContext
+from spin_py.host.linking import add_funcs, add_resource, wasi
+from spin_py.host.state import RequestState, current
+from spin_py.host.table import GuestExit, resource_kind
+from spin_py.wasi.component_logs import LineBuffer, LogSink, component_logs
 
 INPUT_STREAM = resource_kind("wasi:io/streams", "input-stream")
 OUTPUT_STREAM = resource_kind("wasi:io/streams", "output-stream")

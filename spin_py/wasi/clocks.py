@@ -13,9 +13,9 @@ from typing import Any, Literal, Protocol
 
 from wasmtime.component import LinkerInstance, Record
 
-from spin_py.runtime.linking import add_funcs, wasi
-from spin_py.runtime.pollable import DeadlinePollable, Pollable
-from spin_py.runtime.state import current
+from spin_py.host.linking import add_funcs, wasi
+from spin_py.host.pollable import DeadlinePollable, Pollable
+from spin_py.host.state import current
 from spin_py.wasi.io.poll import POLLABLE
 
 WALL_CLOCK = "wasi:clocks/wall-clock"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from spin_py.runtime.context import ComponentContext, RuntimeSettings
+from spin_py.host.context import ComponentContext, RuntimeSettings
 
 LOG_DIR_NAME = "logs"
 MAX_LINE = 64 * 1024

@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 from wasmtime.component import LinkerInstance
 
-from spin_py.runtime.linking import add_funcs, wasi
-from spin_py.runtime.state import RequestState, current
-from spin_py.runtime.table import HostTrap
+from spin_py.host.linking import add_funcs, wasi
+from spin_py.host.state import RequestState, current
+from spin_py.host.table import HostTrap
 
 RANDOM = "wasi:random/random"
 INSECURE = "wasi:random/insecure"

@@ -14,11 +14,11 @@ from typing import Any
 
 from wasmtime.component import LinkerInstance, ResourceAny, ResourceHost
 
-from spin_py.runtime import wit
-from spin_py.runtime.linking import HostFunc, add_funcs, add_resource, wasi
-from spin_py.runtime.pollable import AlwaysReady
-from spin_py.runtime.state import current
-from spin_py.runtime.table import ResourceKind, resource_kind
+from spin_py.host import wit
+from spin_py.host.linking import HostFunc, add_funcs, add_resource, wasi
+from spin_py.host.pollable import AlwaysReady
+from spin_py.host.state import current
+from spin_py.host.table import ResourceKind, resource_kind
 
 NETWORK = resource_kind("wasi:sockets/network", "network")
 RESOLVE_ADDRESS_STREAM = resource_kind("wasi:sockets/ip-name-lookup", "resolve-address-stream")

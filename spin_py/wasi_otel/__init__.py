@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from wasmtime.component import LinkerInstance
 
-from spin_py.telemetry.wasi_otel import logs, metrics, tracing
-from spin_py.telemetry.wasi_otel.common import OTEL_VERSION
+from spin_py.wasi_otel import logs, metrics, tracing
+from spin_py.wasi_otel.common import OTEL_VERSION
 
 __all__ = ["OTEL_VERSION", "add_to_linker"]
 

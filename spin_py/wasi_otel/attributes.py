@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from spin_py.telemetry.wasi_otel.guard import Issues
-from spin_py.telemetry.wasi_otel.records import field, str_list
-from spin_py.telemetry.wasi_otel.values import AttributeValue, BadValue, decode_attribute
+from spin_py.wasi_otel.guard import Issues
+from spin_py.wasi_otel.records import field, str_list
+from spin_py.wasi_otel.values import AttributeValue, BadValue, decode_attribute
 
 DEFAULT_LIMIT = 128
 

@@ -16,13 +16,13 @@ from opentelemetry.sdk._logs import ReadWriteLogRecord
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.trace import INVALID_SPAN, NonRecordingSpan, SpanContext, set_span_in_context
 
-from spin_py.telemetry.wasi_otel.attributes import decode_attributes
-from spin_py.telemetry.wasi_otel.guard import Issues
-from spin_py.telemetry.wasi_otel.ids import parse_span_id, parse_trace_id
-from spin_py.telemetry.wasi_otel.records import datetime_ns, field
-from spin_py.telemetry.wasi_otel.scope_conv import guest_resource, instrumentation_scope
-from spin_py.telemetry.wasi_otel.span_context import trace_flags
-from spin_py.telemetry.wasi_otel.values import BadValue, decode_body
+from spin_py.wasi_otel.attributes import decode_attributes
+from spin_py.wasi_otel.guard import Issues
+from spin_py.wasi_otel.ids import parse_span_id, parse_trace_id
+from spin_py.wasi_otel.records import datetime_ns, field
+from spin_py.wasi_otel.scope_conv import guest_resource, instrumentation_scope
+from spin_py.wasi_otel.span_context import trace_flags
+from spin_py.wasi_otel.values import BadValue, decode_body
 
 MAX_SEVERITY = 24
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from wasmtime.component import LinkerInstance
 
-from spin_py.runtime.linking import add_funcs
-from spin_py.telemetry.wasi_otel.common import OTEL_VERSION, stats_now, telemetry_now
-from spin_py.telemetry.wasi_otel.guard import Issues, guarded
-from spin_py.telemetry.wasi_otel.log_records import build_log_record
+from spin_py.host.linking import add_funcs
+from spin_py.wasi_otel.common import OTEL_VERSION, stats_now, telemetry_now
+from spin_py.wasi_otel.guard import Issues, guarded
+from spin_py.wasi_otel.log_records import build_log_record
 
 INTERFACE = f"wasi:otel/logs@{OTEL_VERSION}"
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from opentelemetry.sdk.metrics import Exemplar
 
-from spin_py.telemetry.wasi_otel.attributes import decode_attributes
-from spin_py.telemetry.wasi_otel.guard import Issues
-from spin_py.telemetry.wasi_otel.ids import parse_span_id, parse_trace_id
-from spin_py.telemetry.wasi_otel.records import datetime_ns, field, str_list, variant_parts
+from spin_py.wasi_otel.attributes import decode_attributes
+from spin_py.wasi_otel.guard import Issues
+from spin_py.wasi_otel.ids import parse_span_id, parse_trace_id
+from spin_py.wasi_otel.records import datetime_ns, field, str_list, variant_parts
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _KINDS = ("f64", "s64", "u64")

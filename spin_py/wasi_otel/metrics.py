@@ -12,11 +12,11 @@ from typing import Any
 
 from wasmtime.component import LinkerInstance
 
-from spin_py.runtime import wit
-from spin_py.runtime.linking import add_funcs
-from spin_py.telemetry.wasi_otel.common import OTEL_VERSION, stats_now, telemetry_now
-from spin_py.telemetry.wasi_otel.guard import Issues, guarded
-from spin_py.telemetry.wasi_otel.metrics_conv import convert
+from spin_py.host import wit
+from spin_py.host.linking import add_funcs
+from spin_py.wasi_otel.common import OTEL_VERSION, stats_now, telemetry_now
+from spin_py.wasi_otel.guard import Issues, guarded
+from spin_py.wasi_otel.metrics_conv import convert
 
 INTERFACE = f"wasi:otel/metrics@{OTEL_VERSION}"
 

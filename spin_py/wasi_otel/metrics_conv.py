@@ -30,11 +30,11 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 
-from spin_py.telemetry.wasi_otel.attributes import decode_attributes
-from spin_py.telemetry.wasi_otel.guard import Issues
-from spin_py.telemetry.wasi_otel.metric_numbers import exemplars, number
-from spin_py.telemetry.wasi_otel.records import datetime_ns, field, str_list, variant_parts
-from spin_py.telemetry.wasi_otel.scope_conv import guest_resource, instrumentation_scope
+from spin_py.wasi_otel.attributes import decode_attributes
+from spin_py.wasi_otel.guard import Issues
+from spin_py.wasi_otel.metric_numbers import exemplars, number
+from spin_py.wasi_otel.records import datetime_ns, field, str_list, variant_parts
+from spin_py.wasi_otel.scope_conv import guest_resource, instrumentation_scope
 
 _TEMPORALITY = {
     "cumulative": AggregationTemporality.CUMULATIVE,

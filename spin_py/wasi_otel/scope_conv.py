@@ -7,9 +7,9 @@ from typing import Any
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from spin_py.telemetry.wasi_otel.attributes import decode_attributes
-from spin_py.telemetry.wasi_otel.guard import Issues
-from spin_py.telemetry.wasi_otel.records import field
+from spin_py.wasi_otel.attributes import decode_attributes
+from spin_py.wasi_otel.guard import Issues
+from spin_py.wasi_otel.records import field
 
 
 def _opt_str(value: Any) -> str | None:

@@ -8,13 +8,13 @@ from opentelemetry.trace import SpanContext, TraceFlags, TraceState
 from wasmtime.component import Record
 
 from spin_py.telemetry.propagation import trace_state_from_pairs
-from spin_py.telemetry.wasi_otel.ids import (
+from spin_py.wasi_otel.ids import (
     format_span_id,
     format_trace_id,
     parse_span_id,
     parse_trace_id,
 )
-from spin_py.telemetry.wasi_otel.records import field, make_record, str_list
+from spin_py.wasi_otel.records import field, make_record, str_list
 
 SAMPLED = "sampled"
 

@@ -14,12 +14,12 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 
-from spin_py.telemetry.wasi_otel import span_context
-from spin_py.telemetry.wasi_otel.attributes import decode_attributes
-from spin_py.telemetry.wasi_otel.guard import Issues
-from spin_py.telemetry.wasi_otel.ids import parse_span_id
-from spin_py.telemetry.wasi_otel.records import datetime_ns, field, str_list, variant_parts
-from spin_py.telemetry.wasi_otel.scope_conv import instrumentation_scope
+from spin_py.wasi_otel import span_context
+from spin_py.wasi_otel.attributes import decode_attributes
+from spin_py.wasi_otel.guard import Issues
+from spin_py.wasi_otel.ids import parse_span_id
+from spin_py.wasi_otel.records import datetime_ns, field, str_list, variant_parts
+from spin_py.wasi_otel.scope_conv import instrumentation_scope
 
 _KINDS = {
     "client": SpanKind.CLIENT,

@@ -21,19 +21,19 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanContext
 from wasmtime.component import LinkerInstance, Record
 
-from spin_py.runtime.linking import add_funcs
-from spin_py.runtime.state import current
+from spin_py.host.linking import add_funcs
+from spin_py.host.state import current
 from spin_py.telemetry.scope import GuestSpans, TraceScope, telemetry_of
-from spin_py.telemetry.wasi_otel import span_context
-from spin_py.telemetry.wasi_otel.common import OTEL_VERSION, stats_now
-from spin_py.telemetry.wasi_otel.guard import Issues, guarded
-from spin_py.telemetry.wasi_otel.ids import parse_span_id
-from spin_py.telemetry.wasi_otel.records import field
-from spin_py.telemetry.wasi_otel.spans import build_span
+from spin_py.wasi_otel import span_context
+from spin_py.wasi_otel.common import OTEL_VERSION, stats_now
+from spin_py.wasi_otel.guard import Issues, guarded
+from spin_py.wasi_otel.ids import parse_span_id
+from spin_py.wasi_otel.records import field
+from spin_py.wasi_otel.spans import build_span
 
 INTERFACE = f"wasi:otel/tracing@{OTEL_VERSION}"
 
-log = logging.getLogger("spin_py.telemetry.wasi_otel")
+log = logging.getLogger("spin_py.wasi_otel")
 
 
 def _zero_context() -> Record:

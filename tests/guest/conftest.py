@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from otlp_receiver import otlp_receiver  # noqa: F401  (fixture: a real OTLP/HTTP receiver)
+
+from tests.support.otlp_receiver import otlp_receiver  # noqa: F401  (fixture: a real OTLP/HTTP receiver)
 
 REPO = Path(__file__).resolve().parents[2]
 GUEST_DIR = REPO / "guest" / "python"

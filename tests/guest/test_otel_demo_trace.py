@@ -16,8 +16,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from otlp_receiver import OtlpReceiver, Received, by_name
-from server_fixtures import SpinPyProcess
+from tests.support.otlp_receiver import OtlpReceiver, Received, by_name
+from tests.support.server_fixtures import SpinPyProcess
 
 REPO = Path(__file__).resolve().parents[2]
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -12,9 +12,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from runtime_harness import LoopThread, make_state
 
-from spin_py.runtime.iostreams import (
+from spin_py.host.channels import (
     BytesInputStream,
     CallbackOutputStream,
     DiscardOutputStream,
@@ -22,9 +21,10 @@ from spin_py.runtime.iostreams import (
     PullInputStream,
     PushOutputStream,
 )
-from spin_py.runtime.state import RequestState, bind
-from spin_py.runtime.streams import StreamClosed, StreamFailed
-from spin_py.runtime.table import DeadlineExceeded, HostTrap
+from spin_py.host.state import RequestState, bind
+from spin_py.host.streams import StreamClosed, StreamFailed
+from spin_py.host.table import DeadlineExceeded, HostTrap
+from tests.support.runtime_harness import LoopThread, make_state
 
 
 @pytest.fixture

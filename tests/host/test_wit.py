@@ -1,4 +1,4 @@
-"""`spin_py.runtime.wit` against wasmtime-py's own rules, on real types from a component.
+"""`spin_py.host.wit` against wasmtime-py's own rules, on real types from a component.
 
 The types come from the imports of a code-less component (component text), so they are exactly
 what wasmtime hands a host function. For each, the shape `wit.py` computes must agree with
@@ -29,9 +29,9 @@ from wasmtime.component import (
     VariantType,
 )
 
-from spin_py.runtime import wit
+from spin_py.host import wit
+from spin_py.host.table import ResourceKind, resource_kind
 from spin_py.runtime.engine import get_engine
-from spin_py.runtime.table import ResourceKind, resource_kind
 
 TYPES_WAT = """
 (component

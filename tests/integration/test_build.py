@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from server_fixtures import SPIN_PY, run_spin_py
+from tests.support.server_fixtures import SPIN_PY, run_spin_py
 
 HEADER = """\
 spin_manifest_version = 2

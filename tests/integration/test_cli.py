@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from server_fixtures import SpinPyProcess, raw_request, run_spin_py, start_spin_py
+
+from tests.support.server_fixtures import SpinPyProcess, raw_request, run_spin_py, start_spin_py
 
 STATIC_APP = Path(__file__).resolve().parents[2] / "manifests" / "static"
 

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from wasm_server import Served, parse_chunked, raw_exchange, serve, split_response
 
 from spin_py.runtime.compile_cache import default_cache_dir
+from tests.support.wasm_server import Served, parse_chunked, raw_exchange, serve, split_response
 
 MANIFEST = Path(__file__).parent / "data" / "bridge-cases" / "spin.toml"
 

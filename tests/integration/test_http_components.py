@@ -9,9 +9,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from wasm_server import MANIFESTS, raw_exchange, serve, split_response
 
 from spin_py.runtime.compile_cache import default_cache_dir
+from tests.support.wasm_server import MANIFESTS, raw_exchange, serve, split_response
 
 ALLOWED_EXTRA = {"content-length", "date", "transfer-encoding", "connection"}
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from wasm_server import parse_chunked, raw_exchange, serve, split_response
 from yarl import URL
 
 from spin_py.runtime.compile_cache import default_cache_dir
+from tests.support.wasm_server import parse_chunked, raw_exchange, serve, split_response
 
 MANIFEST = """\
 spin_manifest_version = 2

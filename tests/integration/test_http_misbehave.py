@@ -14,9 +14,16 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from wasm_server import MANIFESTS, Served, parse_chunked, raw_exchange, serve, split_response
 
 from spin_py.runtime.compile_cache import default_cache_dir
+from tests.support.wasm_server import (
+    MANIFESTS,
+    Served,
+    parse_chunked,
+    raw_exchange,
+    serve,
+    split_response,
+)
 
 TIMEOUT = 1.0
 MEMORY_CAP = 256 * 1024 * 1024

@@ -13,9 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-from outbound_support import closed_port, error_case, run_upstream, serve_outbound, write_manifest
 
 from spin_py.runtime.compile_cache import default_cache_dir
+from tests.support.outbound_support import (
+    closed_port,
+    error_case,
+    run_upstream,
+    serve_outbound,
+    write_manifest,
+)
 
 
 @dataclass(frozen=True)

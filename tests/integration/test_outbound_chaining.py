@@ -12,11 +12,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from otlp_receiver import OtlpReceiver, otlp_receiver  # noqa: F401  (fixture)
-from outbound_support import Served, error_case, serve_outbound, write_manifest
 
 from spin_py.runtime.compile_cache import default_cache_dir
 from spin_py.telemetry import configure
+from tests.support.otlp_receiver import OtlpReceiver, otlp_receiver  # noqa: F401  (fixture)
+from tests.support.outbound_support import Served, error_case, serve_outbound, write_manifest
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from outbound_support import (
+
+from spin_py.runtime.compile_cache import default_cache_dir
+from tests.support.outbound_support import (
     MIB,
     Served,
     closed_port,
@@ -26,8 +28,6 @@ from outbound_support import (
     unaccepting_port,
     write_manifest,
 )
-
-from spin_py.runtime.compile_cache import default_cache_dir
 
 BIG = 20 * MIB
 CLIENT_TIMEOUT = aiohttp.ClientTimeout(total=120)

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
-from otlp_receiver import OtlpReceiver, Received, otlp_receiver  # noqa: F401  (fixture)
-from outbound_support import error_case, run_upstream, write_manifest
-from server_fixtures import SpinPyProcess
+
+from tests.support.otlp_receiver import OtlpReceiver, Received, otlp_receiver  # noqa: F401  (fixture)
+from tests.support.outbound_support import error_case, run_upstream, write_manifest
+from tests.support.server_fixtures import SpinPyProcess
 
 REPO = Path(__file__).resolve().parents[2]
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -19,12 +19,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from server_fixtures import SpinPyProcess, raw_request, start_spin_py
 
 from spin_py.manifest.model import App, Component, HttpTrigger
 from spin_py.routing import RouteMatch, Router
 from spin_py.server.app import create_web_app
 from spin_py.server.responses import make_stream_response
+from tests.support.server_fixtures import SpinPyProcess, raw_request, start_spin_py
 
 STATIC_APP = Path(__file__).resolve().parents[2] / "manifests" / "static"
 ALLOWED_EXTRA = {"content-length", "date", "transfer-encoding"}

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 import wasmtime
-from otlp_receiver import OtlpReceiver, otlp_receiver  # noqa: F401  (fixture)
-from server_fixtures import SpinPyProcess, raw_request, run_spin_py, start_spin_py
-from wasm_server import parse_chunked
+
+from tests.support.otlp_receiver import OtlpReceiver, otlp_receiver  # noqa: F401  (fixture)
+from tests.support.server_fixtures import SpinPyProcess, raw_request, run_spin_py, start_spin_py
+from tests.support.wasm_server import parse_chunked
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "manifests" / "tiny"

@@ -19,9 +19,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from outbound_upstreams import Handler, StaticResolver, serve, upstream_app
 
 from spin_py.outbound.client import OutboundClient
+from tests.support.outbound_upstreams import Handler, StaticResolver, serve, upstream_app
 
 
 @pytest.fixture

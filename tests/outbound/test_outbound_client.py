@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from outbound_upstreams import GZIPPED, MIB, Handler, chunks, payload, read_head
 
 from spin_py.outbound import client as client_module
 from spin_py.outbound.client import (
@@ -26,6 +25,7 @@ from spin_py.outbound.client import (
     default_client,
 )
 from spin_py.outbound.errors import DnsErrorPayload, OutboundError
+from tests.support.outbound_upstreams import GZIPPED, MIB, Handler, chunks, payload, read_head
 
 RawServer = Callable[[Handler], Awaitable[int]]
 BIG = 20 * MIB

@@ -17,22 +17,22 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 from wasmtime.component import Variant
 
+from spin_py.host.context import ComponentContext, RuntimeSettings
+from spin_py.host.state import RequestState, bind
+from spin_py.host.streams import StreamClosed, StreamFailed
 from spin_py.manifest.model import App, Component
 from spin_py.outbound import OutboundError, SelfOrigin
-from spin_py.runtime.context import ComponentContext, RuntimeSettings
-from spin_py.runtime.state import RequestState, bind
-from spin_py.runtime.streams import StreamClosed, StreamFailed
-from spin_py.telemetry import configure, prepare_execute
-from spin_py.wasi.http.errors import ErrorCode
-from spin_py.wasi.http.fields import Fields
-from spin_py.wasi.http.outbound_body import ByteChannel, ChannelClosed, RequestBody
-from spin_py.wasi.http.outbound_host import OutboundHost, policy_for
-from spin_py.wasi.http.outbound_impl import RequestOutbound
-from spin_py.wasi.http.outbound_response import (
+from spin_py.outbound.host import OutboundHost, policy_for
+from spin_py.outbound.request_body import ByteChannel, ChannelClosed, RequestBody
+from spin_py.outbound.response import (
     PendingResponse,
     error_code_from,
     incoming_response,
 )
+from spin_py.outbound.send import RequestOutbound
+from spin_py.telemetry import configure, prepare_execute
+from spin_py.wasi.http.errors import ErrorCode
+from spin_py.wasi.http.fields import Fields
 from spin_py.wasi.http.request import OutgoingRequest
 
 

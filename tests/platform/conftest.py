@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 import redis
-from http_apps import example_app, ready_component  # noqa: F401  (fixtures)
+
+from tests.support.http_apps import example_app, ready_component  # noqa: F401  (fixtures)
 
 REDIS_START_TIMEOUT = 10.0
 

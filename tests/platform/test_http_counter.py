@@ -14,8 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from http_apps import get, redis_runtime_config
-from server_fixtures import SpinPyProcess
+
+from tests.support.http_apps import get, redis_runtime_config
+from tests.support.server_fixtures import SpinPyProcess
 
 TOTAL = 1000
 CLIENTS = 8

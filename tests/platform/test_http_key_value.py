@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from http_apps import calls, err, get, hexed, ok, write_app
-from server_fixtures import SpinPyProcess, run_spin_py
+
+from tests.support.http_apps import calls, err, get, hexed, ok, write_app
+from tests.support.server_fixtures import SpinPyProcess, run_spin_py
 
 Start = Callable[..., SpinPyProcess]
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from http_apps import calls, err, ok, redis_runtime_config, write_app
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
-from otlp_receiver import OtlpReceiver, Received, otlp_receiver  # noqa: F401  (fixture)
-from server_fixtures import SpinPyProcess
+
+from tests.support.http_apps import calls, err, ok, redis_runtime_config, write_app
+from tests.support.otlp_receiver import OtlpReceiver, Received, otlp_receiver  # noqa: F401  (fixture)
+from tests.support.server_fixtures import SpinPyProcess
 
 SECRET = "tops3cret-4711"
 KV_VALUE = "kv-value-8812"

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from http_apps import calls, err, hexed, ok, send, write_app
-from server_fixtures import SpinPyProcess, run_spin_py
+
+from tests.support.http_apps import calls, err, hexed, ok, send, write_app
+from tests.support.server_fixtures import SpinPyProcess, run_spin_py
 
 I64_MAX = 2**63 - 1
 I64_MIN = -(2**63)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from http_apps import calls, hexed, ok, write_app
-from server_fixtures import SpinPyProcess
+from tests.support.http_apps import calls, hexed, ok, write_app
+from tests.support.server_fixtures import SpinPyProcess
 
 Start = Callable[..., SpinPyProcess]
 

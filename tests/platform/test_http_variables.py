@@ -13,8 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from http_apps import calls, err, get, ok, write_app
-from server_fixtures import SpinPyProcess, run_spin_py
+
+from tests.support.http_apps import calls, err, get, ok, write_app
+from tests.support.server_fixtures import SpinPyProcess, run_spin_py
 
 SOURCES = ("cli", "static", "prefixed", "env", "dotenv", "default")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from platform_apps import make_app
 
 from spin_py.errors import ConfigError
 from spin_py.manifest.model import Component
@@ -22,6 +21,7 @@ from spin_py.platform.runtime_config import (
     RedisStoreConfig,
     SpinStoreConfig,
 )
+from tests.support.platform_apps import make_app
 
 
 def test_default_store_is_a_sqlite_file_in_the_state_dir(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from platform_apps import make_app
 
 from spin_py.errors import ConfigError
 from spin_py.manifest.model import Component
@@ -26,6 +25,7 @@ from spin_py.platform.sqlite_db import (
     SqlValue,
     parse_sqlite_args,
 )
+from tests.support.platform_apps import make_app
 
 
 @pytest.fixture

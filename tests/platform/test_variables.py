@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from platform_apps import make_app
 
 from spin_py.errors import ConfigError
 from spin_py.manifest.model import App, Component, Variable
@@ -24,6 +23,7 @@ from spin_py.platform.variables import (
     VarRef,
     parse_template,
 )
+from tests.support.platform_apps import make_app
 
 
 def app_with(tmp_path: Path, *variables: Variable, templates: dict[str, str]) -> App:

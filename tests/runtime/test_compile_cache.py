@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import wasmtime
-from runtime_harness import simple_handler_wat
 from wasmtime.component import Component
 
 from spin_py.runtime import compile_cache
 from spin_py.runtime.compile_cache import CompileCache, cache_key, default_cache_dir
 from spin_py.runtime.engine import get_engine
+from tests.support.runtime_harness import simple_handler_wat
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import wasmtime
-from runtime_harness import simple_handler_wat
 from wasmtime.component import Component, Linker
 
 from spin_py.runtime import engine as engine_module
@@ -17,6 +16,7 @@ from spin_py.runtime.engine import (
     engine_fingerprint,
     get_engine,
 )
+from tests.support.runtime_harness import simple_handler_wat
 
 
 def test_one_engine_per_process() -> None:

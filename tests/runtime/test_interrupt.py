@@ -16,17 +16,23 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from runtime_harness import CONTROL, IO_MODULES, LoopThread, make_app, simple_handler_wat
 from wasmtime.component import Linker
 
-from spin_py.runtime.context import RuntimeSettings
+from spin_py.host.context import RuntimeSettings
+from spin_py.host.linking import add_funcs
+from spin_py.host.state import RequestState, current
+from spin_py.runtime.composition import build_linker
 from spin_py.runtime.engine import TICK_SECONDS, get_engine
 from spin_py.runtime.interrupt import INTERRUPTED_MESSAGE, SLICE_SECONDS, next_slice
 from spin_py.runtime.invoke import Invoker, Outcome, OutcomeKind
-from spin_py.runtime.linker import build_linker
-from spin_py.runtime.linking import add_funcs
 from spin_py.runtime.loader import LoadedComponent, load_components
-from spin_py.runtime.state import RequestState, current
+from tests.support.runtime_harness import (
+    CONTROL,
+    IO_MODULES,
+    LoopThread,
+    make_app,
+    simple_handler_wat,
+)
 
 COUNT_DOWN = """(local $i i32)
   (local.set $i (i32.const {n}))

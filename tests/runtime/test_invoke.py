@@ -17,7 +17,19 @@ from typing import Any
 
 import pytest
 import wasmtime
-from runtime_harness import (
+from wasmtime.component import Linker
+
+from spin_py.host.channels import PullInputStream, PushOutputStream
+from spin_py.host.context import RuntimeSettings
+from spin_py.host.linking import add_funcs
+from spin_py.host.state import RequestState, current
+from spin_py.host.table import GuestExit
+from spin_py.runtime.composition import build_linker
+from spin_py.runtime.engine import get_engine
+from spin_py.runtime.invoke import Invoker, Limits, Outcome, OutcomeKind
+from spin_py.runtime.loader import LoadedComponent, load_components
+from spin_py.wasi.io.streams import INPUT_STREAM, OUTPUT_STREAM
+from tests.support.runtime_harness import (
     CONTROL,
     ECHO_WAT,
     IO_MODULES,
@@ -25,18 +37,6 @@ from runtime_harness import (
     make_app,
     simple_handler_wat,
 )
-from wasmtime.component import Linker
-
-from spin_py.runtime.context import RuntimeSettings
-from spin_py.runtime.engine import get_engine
-from spin_py.runtime.invoke import Invoker, Limits, Outcome, OutcomeKind
-from spin_py.runtime.iostreams import PullInputStream, PushOutputStream
-from spin_py.runtime.linker import build_linker
-from spin_py.runtime.linking import add_funcs
-from spin_py.runtime.loader import LoadedComponent, load_components
-from spin_py.runtime.state import RequestState, current
-from spin_py.runtime.table import GuestExit
-from spin_py.wasi.io.streams import INPUT_STREAM, OUTPUT_STREAM
 
 MIB = 1024 * 1024
 GROW_UNTIL_REFUSED = """

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 import wasmtime
-from runtime_harness import IO_MODULES, io_imports_wat, make_app, simple_handler_wat
 from wasmtime.component import Linker
 
 from spin_py.errors import ComponentLoadError
+from spin_py.host.context import RuntimeSettings
 from spin_py.manifest.model import App, Component, HttpTrigger, RemoteSource
-from spin_py.runtime.context import RuntimeSettings
+from spin_py.runtime.composition import build_linker
 from spin_py.runtime.engine import get_engine
-from spin_py.runtime.linker import build_linker
 from spin_py.runtime.loader import LoadedComponent, load_components, trigger_component_ids
+from tests.support.runtime_harness import IO_MODULES, io_imports_wat, make_app, simple_handler_wat
 
 
 @pytest.fixture(scope="module")

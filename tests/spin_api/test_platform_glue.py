@@ -14,20 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from host_calls import Host, HostFunc, hello_import_types, make_context
 from wasmtime.component import FuncType, ResourceHost, Variant
 
-from spin_py import spin
+from spin_py import spin_api
+from spin_py.host.linking import _drop
+from spin_py.host.state import bind
 from spin_py.manifest.model import App, Component, Variable
 from spin_py.platform.runtime_config import RuntimeConfig
 from spin_py.platform.services import PlatformServices, open_platform
-from spin_py.runtime.linking import _drop
-from spin_py.runtime.state import bind
-from spin_py.spin.sqlite import ConnectionHandle
+from spin_py.spin_api.sqlite import ConnectionHandle
+from tests.support.host_calls import Host, HostFunc, hello_import_types, make_context
 
 Types = dict[str, dict[str, FuncType]]
 FUNCS: dict[tuple[str, str], HostFunc] = {
-    (d.name, name): fn for d in spin.definitions() for name, fn in d.functions.items()
+    (d.name, name): fn for d in spin_api.definitions() for name, fn in d.functions.items()
 }
 V31 = "spin:sqlite/sqlite@3.1.0"
 
@@ -55,7 +55,7 @@ def host(tmp_path: Path) -> Iterator[Host]:
     services: PlatformServices = open_platform(
         app, state_dir=tmp_path / "state", runtime_config=RuntimeConfig(), env={}, cwd=tmp_path
     )
-    host = Host(make_context(tmp_path, component, platform=services))
+    host = Host(make_context(tmp_path, component, extensions=(services,)))
     yield host
     host.close()
     services.close()

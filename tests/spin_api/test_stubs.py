@@ -15,22 +15,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from host_calls import Host, HostFunc, hello_component, hello_import_types, make_context
 from wasmtime.component import Component, FuncType, ResourceHost, Variant
 
-from spin_py import spin
+from spin_py import spin_api
+from spin_py.host.state import bind
 from spin_py.manifest.model import Component as ManifestComponent
 from spin_py.manifest.model import FileMount
+from spin_py.runtime.composition import WASI_IO, AddToLinker, build_linker
 from spin_py.runtime.engine import get_engine
-from spin_py.runtime.linker import build_linker
-from spin_py.runtime.state import bind
-from spin_py.spin import key_value, sqlite, variables
-from spin_py.spin._support import InterfaceError
+from spin_py.spin_api import key_value, sqlite, variables
+from spin_py.spin_api._support import InterfaceError
+from spin_py.wasi import cli, filesystem, sockets
+from tests.support.host_calls import (
+    Host,
+    HostFunc,
+    hello_component,
+    hello_import_types,
+    make_context,
+)
 
 Types = dict[str, dict[str, FuncType]]
 
 FUNCS: dict[tuple[str, str], HostFunc] = {
-    (d.name, name): fn for d in spin.definitions() for name, fn in d.functions.items()
+    (d.name, name): fn for d in spin_api.definitions() for name, fn in d.functions.items()
 }
 SPIN_FAMILIES = ("fermyon:spin/", "spin:", "wasi:keyvalue/", "wasi:config/")
 
@@ -69,7 +76,7 @@ def call(host: Host, types: Types, iface: str, name: str, *args: Any) -> Any:
 
 
 def test_every_spin_sdk_platform_import_is_defined(types: Types) -> None:
-    defined = {d.name: set(d.functions) for d in spin.definitions()}
+    defined = {d.name: set(d.functions) for d in spin_api.definitions()}
     imported = {name: set(funcs) for name, funcs in types.items() if name.startswith(SPIN_FAMILIES)}
     assert len(imported) == 16  # including the types-only fermyon:spin/rdbms-types
     for name, funcs in imported.items():
@@ -100,7 +107,7 @@ UNSUPPORTED_CALLS: list[tuple[str, str, tuple[Any, ...], Variant]] = [
 def test_unsupported_calls_answer_error_values_and_warn_once_per_interface(
     make_host: Callable[[str], Host], types: Types, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="spin_py.spin")
+    caplog.set_level(logging.WARNING, logger="spin_py.spin_api")
     first, second = make_host("first"), make_host("second")
     for host in (first, second):
         for _ in range(3):
@@ -112,7 +119,9 @@ def test_unsupported_calls_answer_error_values_and_warn_once_per_interface(
         f"component {cid!r} called {iface}: " for cid in ("first", "second") for iface in interfaces
     ]
     assert len(warnings) == len(expected_lines)
-    assert all(name == "spin_py.spin" and level == logging.WARNING for name, level, _ in warnings)
+    assert all(
+        name == "spin_py.spin_api" and level == logging.WARNING for name, level, _ in warnings
+    )
     for prefix in expected_lines:
         assert sum(msg.startswith(prefix) for _, _, msg in warnings) == 1, prefix
 
@@ -140,11 +149,11 @@ def test_without_platform_services_the_platform_calls_answer_errors(
     make_host: Callable[[str], Host], types: Types, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A runtime built without `spin-py up`'s platform setup (RuntimeSettings.platform None)."""
-    caplog.set_level(logging.WARNING, logger="spin_py.spin")
+    caplog.set_level(logging.WARNING, logger="spin_py.spin_api")
     host = make_host("bare")
     for iface, name, args, expected in UNCONFIGURED_CALLS:
         assert call(host, types, iface, name, *args) == expected, (iface, name)
-    assert not [r for r in caplog.records if r.name == "spin_py.spin"]
+    assert not [r for r in caplog.records if r.name == "spin_py.spin_api"]
 
 
 def test_methods_of_never_opened_resources_still_answer_errors(
@@ -357,14 +366,12 @@ def test_variables_over_a_backend(
 
 # --- linking ------------------------------------------------------------------------------------
 
-OWN_MODULES = (
-    "spin_py.wasi.io.error",
-    "spin_py.wasi.io.poll",
-    "spin_py.wasi.io.streams",
-    "spin_py.wasi.cli",
-    "spin_py.wasi.filesystem",
-    "spin_py.wasi.sockets",
-    "spin_py.spin",
+OWN_MODULES: tuple[AddToLinker, ...] = (
+    *WASI_IO,
+    cli.add_to_linker,
+    filesystem.add_to_linker,
+    sockets.add_to_linker,
+    spin_api.add_to_linker,
 )
 
 ERROR_CODES = " ".join(

@@ -8,7 +8,7 @@ from typing import Any
 
 from wasmtime.component import Record, Variant
 
-from spin_py.telemetry.wasi_otel.records import make_record
+from spin_py.wasi_otel.records import make_record
 
 T0 = 1_700_000_000
 

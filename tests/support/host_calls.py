@@ -22,11 +22,11 @@ from wasmtime import _ffi as ffi
 from wasmtime.component import Component as WasmComponent
 from wasmtime.component import ComponentInstanceType, FuncType
 
+from spin_py.host.context import ComponentContext, RuntimeSettings
+from spin_py.host.state import RequestState, bind
 from spin_py.manifest.model import App, Component
 from spin_py.runtime.compile_cache import CompileCache, default_cache_dir
-from spin_py.runtime.context import ComponentContext, RuntimeSettings
 from spin_py.runtime.engine import NO_DEADLINE_TICKS, get_engine
-from spin_py.runtime.state import RequestState, bind
 
 HostFunc = Callable[..., Any]
 

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_fixtures import SpinPyProcess
 
 from spin_py.runtime.compile_cache import CompileCache, default_cache_dir
 from spin_py.runtime.engine import get_engine
+from tests.support.server_fixtures import SpinPyProcess
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -19,15 +19,15 @@ import wasmtime
 from wasmtime import _ffi as ffi
 from wasmtime.component import Component, FuncType, ResourceHost
 
+from spin_py.host.context import ComponentContext, RuntimeSettings
+from spin_py.host.state import RequestState, bind
+from spin_py.host.table import ResourceKind
 from spin_py.manifest.model import App
 from spin_py.manifest.model import Component as ManifestComponent
-from spin_py.runtime.context import ComponentContext, RuntimeSettings
 from spin_py.runtime.engine import get_engine
-from spin_py.runtime.state import RequestState, bind
-from spin_py.runtime.table import ResourceKind
 from spin_py.wasi.http import outgoing, types
 
-WAT = Path(__file__).parent / "data" / "http_types_imports.wat"
+WAT = Path(__file__).parents[1] / "wasi" / "data" / "http_types_imports.wat"
 TYPES_IMPORT = "wasi:http/types@0.2.0"
 OUTGOING_IMPORT = "wasi:http/outgoing-handler@0.2.0"
 

@@ -28,18 +28,18 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
-from wasm_server import LogCollector, Served
 
 from spin_py import manifest
+from spin_py.host.context import RuntimeSettings
 from spin_py.outbound import OutboundClient, SelfOrigin
 from spin_py.routing import Router
-from spin_py.runtime.context import RuntimeSettings
 from spin_py.runtime.engine import get_engine
 from spin_py.runtime.invoke import Invoker, Limits
 from spin_py.runtime.loader import load_components
 from spin_py.server.app import create_web_app
 from spin_py.server.bridge import WasmComponentHandler
 from spin_py.telemetry import Telemetry
+from tests.support.wasm_server import LogCollector, Served
 
 PATTERN = bytes(range(256)) * 256  # 64 KiB
 MIB = 1024 * 1024

@@ -16,20 +16,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from spin_py.host.context import ComponentContext, RuntimeSettings
+from spin_py.host.state import RequestState
 from spin_py.manifest.model import App, Component, HttpTrigger
-from spin_py.runtime.context import ComponentContext, RuntimeSettings
-from spin_py.runtime.state import RequestState
+from spin_py.runtime.composition import WASI_IO, AddToLinker
+from spin_py.wasi import clocks, random
 
 T = TypeVar("T")
 
-IO_MODULES = (
-    "spin_py.wasi.io.error",
-    "spin_py.wasi.io.poll",
-    "spin_py.wasi.io.streams",
-    "spin_py.wasi.clocks",
-    "spin_py.wasi.random",
+IO_MODULES: tuple[AddToLinker, ...] = (
+    *WASI_IO,
+    clocks.add_to_linker,
+    random.add_to_linker,
 )
-"""The interface modules of this area (the others are built by other helpers)."""
+"""The interfaces of this area (the others are built by other helpers)."""
 
 
 class LoopThread:
@@ -331,7 +331,7 @@ class DirectHost:
         self.state = make_state(loop, deadline)
 
     def call(self, fn: Any, *args: Any) -> Any:
-        from spin_py.runtime.state import bind
+        from spin_py.host.state import bind
 
         with bind(self.state):
             return fn(self.store, *args)

@@ -17,8 +17,8 @@ from pathlib import Path
 from aiohttp import web
 
 from spin_py import manifest
+from spin_py.host.context import RuntimeSettings
 from spin_py.routing import Router
-from spin_py.runtime.context import RuntimeSettings
 from spin_py.runtime.engine import get_engine
 from spin_py.runtime.invoke import Invoker, Limits
 from spin_py.runtime.loader import load_components

@@ -1,45 +1,5 @@
-"""Fixtures for the host-side telemetry tests: the OTLP receiver, request states, telemetry with
-the SDK's in-memory span exporter."""
+"""Fixtures for the host-side telemetry tests: the OTLP receiver, request states, telemetry with the
+SDK's in-memory span exporter (all from `tests.support`)."""
 
-from __future__ import annotations
-
-import asyncio
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
-import pytest
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from otlp_receiver import otlp_receiver  # noqa: F401  (fixture: a real OTLP/HTTP receiver)
-
-from spin_py.manifest.model import App, Component
-from spin_py.runtime.context import ComponentContext, RuntimeSettings
-from spin_py.runtime.state import RequestState
-from spin_py.telemetry import Telemetry, configure
-
-COMPONENT_ID = "users-api"
-
-
-@pytest.fixture
-def make_state(tmp_path: Path) -> Iterator[Callable[[], RequestState]]:
-    """Builds RequestStates for a one-component app (their loop is never run)."""
-    loop = asyncio.new_event_loop()
-    component = Component(id=COMPONENT_ID, source="users.wasm")
-    app = App(
-        manifest_path=tmp_path / "spin.toml", name="demo", components={COMPONENT_ID: component}
-    )
-    ctx = ComponentContext(app, component, RuntimeSettings(state_dir=tmp_path))
-    yield lambda: RequestState(component=ctx, loop=loop)
-    loop.close()
-
-
-@pytest.fixture
-def memory() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def telemetry(memory: InMemorySpanExporter) -> Iterator[Telemetry]:
-    """Telemetry exporting spans synchronously into `memory`."""
-    tel = configure({}, app_name="demo", version="9.9.9", span_exporter=memory)
-    yield tel
-    tel.shutdown(1.0)
+from tests.support.otlp_receiver import otlp_receiver  # noqa: F401
+from tests.support.telemetry_fixtures import make_state, memory, telemetry  # noqa: F401

@@ -19,11 +19,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from guest_records import ctx, kv, span_data
-from otlp_receiver import OtlpReceiver, Received, by_name
 
-from spin_py.runtime.state import RequestState, bind
-from spin_py.runtime.table import HostTrap
+from spin_py.host.state import RequestState, bind
+from spin_py.host.table import HostTrap
 from spin_py.telemetry import (
     ROUTE_KEY,
     Telemetry,
@@ -38,7 +36,9 @@ from spin_py.telemetry import (
     server_span_middleware,
 )
 from spin_py.telemetry.scope import telemetry_of
-from spin_py.telemetry.wasi_otel import tracing
+from spin_py.wasi_otel import tracing
+from tests.support.guest_records import ctx, kv, span_data
+from tests.support.otlp_receiver import OtlpReceiver, Received, by_name
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CLIENT_SPAN = "00f067aa0ba902b7"

@@ -16,8 +16,9 @@ from types import ModuleType
 
 import pytest
 import wasmtime
-from fixtures_components import BUILD_SCRIPT, REPO, run_build
 from wasmtime.component import Component
+
+from tests.support.fixtures_components import BUILD_SCRIPT, REPO, run_build
 
 HANDLER = "wasi:http/incoming-handler@0.2.0"
 

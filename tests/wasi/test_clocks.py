@@ -6,12 +6,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from runtime_harness import DirectHost, LoopThread
 from wasmtime.component import Record
 
-from spin_py.runtime.pollable import CallbackPollable, Pollable
+from spin_py.host.pollable import CallbackPollable, Pollable
 from spin_py.wasi import clocks
 from spin_py.wasi.clocks import Clocks
+from tests.support.runtime_harness import DirectHost, LoopThread
 
 W = "wasi:clocks/wall-clock"
 M = "wasi:clocks/monotonic-clock"

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from host_calls import Host, hello_import_types, make_context
 from wasmtime.component import FuncType, ResourceHost, Variant
 
+from spin_py.host.streams import IoError, StreamClosed
+from spin_py.host.table import resource_kind
 from spin_py.manifest.model import Component, FileMount
-from spin_py.runtime.streams import IoError, StreamClosed
-from spin_py.runtime.table import resource_kind
 from spin_py.wasi.filesystem import preopens, types
 from spin_py.wasi.filesystem.errors import FsError
+from tests.support.host_calls import Host, hello_import_types, make_context
 
 IO_ERROR = resource_kind("wasi:io/error", "error")
 READ = {"read"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from spin_py.runtime.table import HostTrap
+from spin_py.host.table import HostTrap
 from spin_py.wasi.http.fields import (
     FORBIDDEN_HEADERS,
     MAX_FIELDS_SIZE,

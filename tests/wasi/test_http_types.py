@@ -11,14 +11,14 @@ import logging
 
 import pytest
 import wasmtime
-from http_host import WAT, HttpHost, imports_component
 from wasmtime.component import Component, Record, Variant
 
+from spin_py.host.channels import BytesInputStream
+from spin_py.host.pollable import Pollable
+from spin_py.host.streams import IoError, OutputStream, StreamFailed
+from spin_py.runtime.composition import WASI_IO, AddToLinker, build_linker
 from spin_py.runtime.engine import get_engine
-from spin_py.runtime.iostreams import BytesInputStream
-from spin_py.runtime.linker import build_linker
-from spin_py.runtime.pollable import Pollable
-from spin_py.runtime.streams import IoError, OutputStream, StreamFailed
+from spin_py.wasi.http import outgoing, types
 from spin_py.wasi.http.body import (
     FutureTrailers,
     IncomingBody,
@@ -44,13 +44,12 @@ from spin_py.wasi.http.response import (
     OutgoingResponse,
     ResponseOutparam,
 )
+from tests.support.http_host import WAT, HttpHost, imports_component
 
-HTTP_MODULES = (
-    "spin_py.wasi.io.error",
-    "spin_py.wasi.io.poll",
-    "spin_py.wasi.io.streams",
-    "spin_py.wasi.http.types",
-    "spin_py.wasi.http.outgoing",
+HTTP_MODULES: tuple[AddToLinker, ...] = (
+    *WASI_IO,
+    types.add_to_linker,
+    outgoing.add_to_linker,
 )
 
 

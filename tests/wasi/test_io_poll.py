@@ -7,15 +7,15 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from runtime_harness import DirectHost, LoopThread
 
-from spin_py.runtime.iostreams import BytesInputStream, PullInputStream
-from spin_py.runtime.pollable import AlwaysReady, CallbackPollable, DeadlinePollable
-from spin_py.runtime.table import DeadlineExceeded, HostTrap
+from spin_py.host.channels import BytesInputStream, PullInputStream
+from spin_py.host.pollable import AlwaysReady, CallbackPollable, DeadlinePollable
+from spin_py.host.table import DeadlineExceeded, HostTrap
 from spin_py.wasi import clocks
 from spin_py.wasi.io import poll, streams
 from spin_py.wasi.io.poll import POLLABLE
 from spin_py.wasi.io.streams import INPUT_STREAM
+from tests.support.runtime_harness import DirectHost, LoopThread
 
 P = "wasi:io/poll"
 MS = 1_000_000

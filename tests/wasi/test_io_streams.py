@@ -14,20 +14,20 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from runtime_harness import DirectHost, LoopThread
 from wasmtime.component import ResourceAny, ResourceHost, Variant
 
-from spin_py.runtime.iostreams import (
+from spin_py.host.channels import (
     BytesInputStream,
     CallbackOutputStream,
     PullInputStream,
     PushOutputStream,
 )
-from spin_py.runtime.pollable import Pollable
-from spin_py.runtime.streams import IoError
-from spin_py.runtime.table import HostTrap
+from spin_py.host.pollable import Pollable
+from spin_py.host.streams import IoError
+from spin_py.host.table import HostTrap
 from spin_py.wasi.io import error, streams
 from spin_py.wasi.io.streams import INPUT_STREAM, OUTPUT_STREAM
+from tests.support.runtime_harness import DirectHost, LoopThread
 
 S = "wasi:io/streams"
 

@@ -6,11 +6,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from runtime_harness import DirectHost, LoopThread
 
-from spin_py.runtime.table import HostTrap
+from spin_py.host.table import HostTrap
 from spin_py.wasi import random
 from spin_py.wasi.random import InsecureSource, RandomSources
+from tests.support.runtime_harness import DirectHost, LoopThread
 
 
 @pytest.fixture

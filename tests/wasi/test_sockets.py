@@ -6,12 +6,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from host_calls import Host, hello_import_types, lower, make_context
 from wasmtime.component import FuncType, ResourceHost, ResultType
 
-from spin_py.runtime.streams import IoError
-from spin_py.runtime.table import HostTrap, resource_kind
+from spin_py.host.streams import IoError
+from spin_py.host.table import HostTrap, resource_kind
 from spin_py.wasi import sockets
+from tests.support.host_calls import Host, hello_import_types, lower, make_context
 
 Types = dict[str, dict[str, FuncType]]
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from spin_py.telemetry.wasi_otel.ids import (
+from spin_py.wasi_otel.ids import (
     format_span_id,
     format_trace_id,
     parse_span_id,
     parse_trace_id,
 )
-from spin_py.telemetry.wasi_otel.values import BadValue, decode_attribute, decode_body
+from spin_py.wasi_otel.values import BadValue, decode_attribute, decode_body
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ import logging
 from collections.abc import Callable
 
 import pytest
-from guest_records import T0, ctx, event, kv, link, span_data
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -22,8 +21,8 @@ from opentelemetry.trace import (
 )
 from wasmtime.component import Variant
 
-from spin_py.runtime.state import RequestState, bind
-from spin_py.runtime.table import GuestExit, HostTrap
+from spin_py.host.state import RequestState, bind
+from spin_py.host.table import GuestExit, HostTrap
 from spin_py.telemetry import (
     Telemetry,
     configure,
@@ -35,7 +34,8 @@ from spin_py.telemetry import (
     start_host_span,
 )
 from spin_py.telemetry.scope import MAX_OPEN_GUEST_SPANS, GuestSpans
-from spin_py.telemetry.wasi_otel import logs, metrics, tracing
+from spin_py.wasi_otel import logs, metrics, tracing
+from tests.support.guest_records import T0, ctx, event, kv, link, span_data
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CLIENT_SPAN = 0x00F067AA0BA902B7
@@ -162,7 +162,7 @@ def test_on_end_for_a_span_never_started_is_exported(
     make_state: Callable[[], RequestState],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="spin_py.telemetry")
+    caplog.set_level(logging.DEBUG, logger="spin_py.wasi_otel")
     with bind(make_state()) as st, execute_span(telemetry, "c", client_parent(), state=st):
         tracing.on_end(None, span_data(ctx(TRACE, A), "", "stray"))
     assert "stray" in by_name(memory)
@@ -347,7 +347,7 @@ def test_garbage_never_raises(
 
 def test_host_functions_outside_a_request_are_no_ops() -> None:
     with pytest.raises(HostTrap):
-        from spin_py.runtime.state import current
+        from spin_py.host.state import current
 
         current()
     tracing.on_start(None, ctx(TRACE, A))

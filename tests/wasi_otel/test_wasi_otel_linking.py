@@ -11,7 +11,22 @@ from typing import Any
 
 import pytest
 import wasmtime
-from guest_records import (
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    StatusCode,
+    TraceFlags,
+    set_span_in_context,
+)
+from wasmtime.component import Component, Linker, Variant
+
+from spin_py.host.state import RequestState, bind
+from spin_py.telemetry import Telemetry, configure, execute_span
+from spin_py.wasi_otel import add_to_linker
+from tests.support.guest_records import (
     T0,
     ctx,
     dt,
@@ -31,23 +46,8 @@ from guest_records import (
     span_data,
     sum_,
 )
-from opentelemetry.context import Context
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import (
-    NonRecordingSpan,
-    SpanContext,
-    SpanKind,
-    StatusCode,
-    TraceFlags,
-    set_span_in_context,
-)
-from otel_passthrough_wat import passthrough_component
-from otlp_receiver import OtlpReceiver, any_value, attrs
-from wasmtime.component import Component, Linker, Variant
-
-from spin_py.runtime.state import RequestState, bind
-from spin_py.telemetry import Telemetry, configure, execute_span
-from spin_py.telemetry.wasi_otel import add_to_linker
+from tests.support.otel_passthrough_wat import passthrough_component
+from tests.support.otlp_receiver import OtlpReceiver, any_value, attrs
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 A = "00000000000000aa"

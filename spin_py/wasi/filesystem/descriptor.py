@@ -13,8 +13,8 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from spin_py.runtime.pollable import AlwaysReady, Pollable
-from spin_py.runtime.streams import InputStream, IoError, StreamClosed, StreamFailed
+from spin_py.host.pollable import AlwaysReady, Pollable
+from spin_py.host.streams import InputStream, IoError, StreamClosed, StreamFailed
 from spin_py.wasi.filesystem.errors import FsError, from_os_error
 from spin_py.wasi.filesystem.mounts import (
     HostDir,

@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spin_py.host.context import ComponentContext
 from spin_py.manifest.model import Component
-from spin_py.runtime.context import ComponentContext
 from spin_py.wasi.filesystem.errors import FsError, from_os_error
 from spin_py.wasi.filesystem.globs import Excludes, expand
 

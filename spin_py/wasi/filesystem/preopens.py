@@ -6,8 +6,8 @@ from typing import Any
 
 from wasmtime.component import LinkerInstance, ResourceHost
 
-from spin_py.runtime.linking import wasi
-from spin_py.runtime.state import current
+from spin_py.host.linking import wasi
+from spin_py.host.state import current
 from spin_py.wasi.filesystem.descriptor import Descriptor
 from spin_py.wasi.filesystem.mounts import mounts
 from spin_py.wasi.filesystem.types import DESCRIPTOR

@@ -12,11 +12,11 @@ from typing import Any
 
 from wasmtime.component import LinkerInstance, Record, ResourceAny, ResourceHost
 
-from spin_py.runtime import wit
-from spin_py.runtime.linking import HostFunc, add_funcs, add_resource, wasi
-from spin_py.runtime.state import current
-from spin_py.runtime.streams import IoError
-from spin_py.runtime.table import resource_kind
+from spin_py.host import wit
+from spin_py.host.linking import HostFunc, add_funcs, add_resource, wasi
+from spin_py.host.state import current
+from spin_py.host.streams import IoError
+from spin_py.host.table import resource_kind
 from spin_py.wasi.filesystem.descriptor import (
     Descriptor,
     DirectoryEntryStream,

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from spin_py.runtime.pollable import CallbackPollable, Pollable
-from spin_py.runtime.streams import InputStream, OutputStream, StreamFailed
+from spin_py.host.pollable import CallbackPollable, Pollable
+from spin_py.host.streams import InputStream, OutputStream, StreamFailed
 from spin_py.wasi.http.errors import ErrorCode, io_error
 from spin_py.wasi.http.fields import Fields
 

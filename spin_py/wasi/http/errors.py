@@ -18,7 +18,7 @@ from typing import Any
 
 from wasmtime.component import Record, Variant
 
-from spin_py.runtime.streams import IoError
+from spin_py.host.streams import IoError
 
 __all__ = [
     "ERROR_CODE_CASES",

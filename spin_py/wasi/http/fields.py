@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from spin_py.runtime.table import HostTrap
+from spin_py.host.table import HostTrap
 
 __all__ = [
     "FORBIDDEN_HEADERS",

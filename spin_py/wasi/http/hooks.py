@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from spin_py.runtime.pollable import AlwaysReady, Pollable
-from spin_py.runtime.streams import OutputStream
+from spin_py.host.pollable import AlwaysReady, Pollable
+from spin_py.host.streams import OutputStream
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from wasmtime.component import Variant
 
-from spin_py.runtime.linking import HostFunc
-from spin_py.runtime.state import current
-from spin_py.runtime.streams import IoError
-from spin_py.runtime.wit import none_tagged, some_tagged
+from spin_py.host.linking import HostFunc
+from spin_py.host.state import current
+from spin_py.host.streams import IoError
+from spin_py.host.wit import none_tagged, some_tagged
 from spin_py.wasi.http import shapes
 from spin_py.wasi.http.body import FutureTrailers, IncomingBody, OutgoingBody
 from spin_py.wasi.http.errors import error_code_of

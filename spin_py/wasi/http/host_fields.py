@@ -6,8 +6,8 @@ from typing import Any
 
 from wasmtime.component import Variant
 
-from spin_py.runtime.linking import HostFunc
-from spin_py.runtime.state import current
+from spin_py.host.linking import HostFunc
+from spin_py.host.state import current
 from spin_py.wasi.http import shapes
 from spin_py.wasi.http.fields import Fields, HeaderError
 from spin_py.wasi.http.kinds import FIELDS

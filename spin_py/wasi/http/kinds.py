@@ -1,12 +1,12 @@
 """The resource kinds `wasi:http/types` defines, plus the `wasi:io` kinds it hands out.
 
-Kinds are shared by tag (see `spin_py.runtime.table.resource_kind`): a stream pushed here as
+Kinds are shared by tag (see `spin_py.host.table.resource_kind`): a stream pushed here as
 `INPUT_STREAM` is the same resource type `wasi:io/streams` accepts.
 """
 
 from __future__ import annotations
 
-from spin_py.runtime.table import ResourceKind, resource_kind
+from spin_py.host.table import ResourceKind, resource_kind
 
 TYPES = "wasi:http/types"
 

@@ -3,7 +3,7 @@
 `handle(request, options)` returns a `future-incoming-response`. What happens to the request is
 decided by an `Outbound`, made per request by the installed factory. The default is
 `outbound_impl.outbound_for_request` (allowed_outbound_hosts, the HTTP client, self requests and
-service chaining; see `spin_py.wasi.http.outbound_impl`); `use_outbound` replaces it (tests), and
+service chaining; see `spin_py.outbound.send`); `use_outbound` replaces it (tests), and
 `DenyAll` resolves every future to `HTTP-request-denied` with Spin's log line
 `Outbound network destination not allowed: <scheme>://<authority>`.
 
@@ -20,14 +20,14 @@ from typing import Any, Protocol
 
 from wasmtime.component import LinkerInstance
 
-from spin_py.runtime.linking import add_funcs, wasi
-from spin_py.runtime.state import RequestState, current
+from spin_py.host.linking import add_funcs, wasi
+from spin_py.host.state import RequestState, current
+from spin_py.outbound.send import outbound_for_request
 from spin_py.wasi.http import shapes
 from spin_py.wasi.http.body import BodyTarget
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.hooks import DiscardTarget
 from spin_py.wasi.http.kinds import FUTURE_INCOMING_RESPONSE
-from spin_py.wasi.http.outbound_impl import outbound_for_request
 from spin_py.wasi.http.request import OutgoingRequest, RequestOptions
 from spin_py.wasi.http.response import FutureIncomingResponse
 

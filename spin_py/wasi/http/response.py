@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from spin_py.runtime.pollable import CallbackPollable, Pollable
+from spin_py.host.pollable import CallbackPollable, Pollable
 from spin_py.wasi.http.body import BodyTarget, IncomingBody, OutgoingBody
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields

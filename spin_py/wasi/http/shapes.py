@@ -1,6 +1,6 @@
 """The wasmtime-py value shapes of every `wasi:http/types` result, option and variant used.
 
-Built with `spin_py.runtime.wit` so the tagged/untagged choice is computed, not guessed:
+Built with `spin_py.host.wit` so the tagged/untagged choice is computed, not guessed:
 
 - `error-code`, `header-error`, `method` and `scheme` have payload-less cases, so they are
   always tagged `Variant`s; `option<scheme>` and `option<error-code>` are then untagged
@@ -18,7 +18,7 @@ untagged case that can hold `None` matches every value); `spin_py.runtime.wasmti
 
 from __future__ import annotations
 
-from spin_py.runtime.wit import NONE, RESOURCE, TAGGED, ResultShape, Shape, option, result
+from spin_py.host.wit import NONE, RESOURCE, TAGGED, ResultShape, Shape, option, result
 
 ERROR_CODE: Shape = TAGGED
 HEADER_ERROR: Shape = TAGGED

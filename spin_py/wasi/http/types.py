@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from wasmtime.component import LinkerInstance
 
-from spin_py.runtime.linking import HostFunc, add_funcs, add_resource, wasi
+from spin_py.host.linking import HostFunc, add_funcs, add_resource, wasi
 from spin_py.wasi.http import host_bodies, host_fields, host_requests, host_responses
 from spin_py.wasi.http.kinds import HTTP_KINDS, TYPES
 

@@ -1,6 +1,6 @@
 """`wasi:io/error`: the `error` resource behind `stream-error.last-operation-failed`.
 
-The host object is a `spin_py.runtime.streams.IoError`; other interfaces (`wasi:http/types`
+The host object is a `spin_py.host.streams.IoError`; other interfaces (`wasi:http/types`
 `http-error-code`, `wasi:filesystem/types` `filesystem-error-code`) downcast it through its
 `detail`, looking it up with the `ERROR` kind.
 """
@@ -11,10 +11,10 @@ from typing import Any
 
 from wasmtime.component import LinkerInstance
 
-from spin_py.runtime.linking import add_funcs, add_resource, wasi
-from spin_py.runtime.state import current
-from spin_py.runtime.streams import IoError
-from spin_py.runtime.table import resource_kind
+from spin_py.host.linking import add_funcs, add_resource, wasi
+from spin_py.host.state import current
+from spin_py.host.streams import IoError
+from spin_py.host.table import resource_kind
 
 INTERFACE = "wasi:io/error"
 ERROR = resource_kind(INTERFACE, "error")

@@ -1,6 +1,6 @@
 """`wasi:io/poll`: the `pollable` resource and `poll` over a list of them.
 
-Host objects are `spin_py.runtime.pollable.Pollable`s, stored under the `POLLABLE` kind by
+Host objects are `spin_py.host.pollable.Pollable`s, stored under the `POLLABLE` kind by
 whichever interface creates them (`subscribe` methods, clocks, futures). Waiting goes through
 `block_on`, so it wakes on `RequestState.notify()`, sleeps exactly until the earliest timer,
 and gives up at the request deadline (a trap).
@@ -12,10 +12,10 @@ from typing import Any
 
 from wasmtime.component import LinkerInstance
 
-from spin_py.runtime.linking import add_funcs, add_resource, wasi
-from spin_py.runtime.pollable import Pollable, block_on
-from spin_py.runtime.state import current
-from spin_py.runtime.table import HostTrap, resource_kind
+from spin_py.host.linking import add_funcs, add_resource, wasi
+from spin_py.host.pollable import Pollable, block_on
+from spin_py.host.state import current
+from spin_py.host.table import HostTrap, resource_kind
 
 INTERFACE = "wasi:io/poll"
 POLLABLE = resource_kind(INTERFACE, "pollable")

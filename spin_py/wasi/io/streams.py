@@ -1,10 +1,10 @@
 """`wasi:io/streams`: every method of `input-stream` and `output-stream`.
 
 Each function finds its stream in the request's table and calls the matching method of
-`spin_py.runtime.streams.InputStream` / `OutputStream`; the stream's exceptions become the WIT
+`spin_py.host.streams.InputStream` / `OutputStream`; the stream's exceptions become the WIT
 `stream-error` (`StreamClosed` -> `closed`, `StreamFailed` -> `last-operation-failed(error)`,
 the error pushed as a new `wasi:io/error` handle), and `HostTrap` traps the guest. Results are
-lowered through `spin_py.runtime.wit` shapes.
+lowered through `spin_py.host.wit` shapes.
 
 Limits from the WIT text: `blocking-write-and-flush` and `blocking-write-zeroes-and-flush`
 take at most 4096 bytes (more traps); writing more than `check-write` permitted traps. Reads
@@ -18,11 +18,11 @@ from typing import Any
 
 from wasmtime.component import LinkerInstance
 
-from spin_py.runtime.linking import HostFunc, add_funcs, add_resource, wasi
-from spin_py.runtime.state import RequestState, current
-from spin_py.runtime.streams import InputStream, OutputStream, StreamClosed, StreamFailed
-from spin_py.runtime.table import HostTrap, resource_kind
-from spin_py.runtime.wit import BYTES, INT, NONE, RESOURCE, ResultShape, result, variant
+from spin_py.host.linking import HostFunc, add_funcs, add_resource, wasi
+from spin_py.host.state import RequestState, current
+from spin_py.host.streams import InputStream, OutputStream, StreamClosed, StreamFailed
+from spin_py.host.table import HostTrap, resource_kind
+from spin_py.host.wit import BYTES, INT, NONE, RESOURCE, ResultShape, result, variant
 from spin_py.wasi.io.error import ERROR
 from spin_py.wasi.io.poll import POLLABLE
 
