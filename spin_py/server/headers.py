@@ -2,7 +2,11 @@
 
 Spin tells a component how it was reached through headers (`spin-full-url`, `spin-path-info`,
 `spin-matched-route`, ...). A client must not be able to forge them, so any `spin-*` header the
-client sent is dropped before the real set is added. Pure functions, no aiohttp.
+client sent is dropped before the real set is added. The hop-by-hop and host-controlled names
+wasmtime removes from every incoming request (`FORBIDDEN_HEADERS`: `host`, `connection`,
+`transfer-encoding`, ...) are dropped too; the Host value still reaches the guest as the
+request's authority and in `spin-full-url`. See docs/compatibility.md#request-headers.
+Pure functions, no aiohttp.
 """
 
 from __future__ import annotations
@@ -10,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from spin_py.routing import RouteMatch
+from spin_py.wasi.http.fields import FORBIDDEN_HEADERS
 
 __all__ = [
     "CHAINED_CLIENT_ADDR",
     "SPIN_HEADER_PREFIX",
-    "is_service_chaining_host",
     "request_headers_for_guest",
     "spin_headers",
 ]
@@ -22,8 +26,6 @@ __all__ = [
 SPIN_HEADER_PREFIX = "spin-"
 CHAINED_CLIENT_ADDR = "0.0.0.0:0"
 """The `spin-client-addr` of a service-chained request (it has no network peer)."""
-
-_SERVICE_CHAINING_SUFFIX = ".spin.internal"
 
 
 def spin_headers(
@@ -52,29 +54,19 @@ def spin_headers(
     return headers
 
 
-def is_service_chaining_host(host: str) -> bool:
-    """True when a Host value (port allowed) names a component: `<id>.spin.internal`."""
-    name = host.rsplit(":", 1)[0] if host.rpartition(":")[2].isdigit() else host
-    return name.lower().endswith(_SERVICE_CHAINING_SUFFIX)
-
-
 def request_headers_for_guest(
     client_headers: Iterable[tuple[str, str]],
     spin: list[tuple[str, str]],
-    *,
-    chained: bool,
 ) -> list[tuple[str, str]]:
     """The full header list handed to the guest, names lower-cased (as Spin's hyper does).
 
-    Drops `connection`, any client-sent `spin-*` header, and `host` when the request is
-    service-chained or its Host is a `*.spin.internal` name; then appends `spin`.
+    Drops the forbidden names (`FORBIDDEN_HEADERS`, as wasmtime does for incoming requests)
+    and any client-sent `spin-*` header; then appends `spin`.
     """
     kept: list[tuple[str, str]] = []
     for name, value in client_headers:
         lower = name.lower()
-        if lower == "connection" or lower.startswith(SPIN_HEADER_PREFIX):
-            continue
-        if lower == "host" and (chained or is_service_chaining_host(value)):
+        if lower in FORBIDDEN_HEADERS or lower.startswith(SPIN_HEADER_PREFIX):
             continue
         kept.append((lower, value))
     kept.extend(spin)

@@ -1,15 +1,17 @@
-"""The `incoming-request` a component sees for an aiohttp request (spin-compat.md §3).
+"""The `incoming-request` a component sees for an aiohttp request
+(docs/compatibility.md#the-request-a-component-sees).
 
 Method, `path-with-query` (the raw request target: path and query exactly as sent), scheme
-(the listener's), authority (the Host header), and headers: the client's (minus `connection`
-and any client-sent `spin-*`) plus Spin's `spin-*` set. The body streams from aiohttp on
-demand (`request.content.readany()` per guest read), so an upload is never buffered whole.
+(the listener's), authority (the Host header), and headers: the client's (minus the forbidden
+names such as `host` and `transfer-encoding`, and any client-sent `spin-*`) plus Spin's
+`spin-*` set. The body streams from aiohttp on demand (`request.content.readany()` per guest
+read), so an upload is never buffered whole.
 
-aiohttp's HTTP parser drops request trailers, so the body's `future-trailers` always resolves
-to "no trailers".
+aiohttp's HTTP parsers drop request trailers, so the body's `future-trailers` always resolves
+to "no trailers", at once (docs/compatibility.md#request-trailers).
 
 `chained_incoming_request` is the same view of a service-chained request
-(`http://<id>.spin.internal/...` from another component): the caller's headers minus `host`,
+(`http://<id>.spin.internal/...` from another component): the caller's headers,
 the `spin-*` set of a `/...` match with client address `0.0.0.0:0`, and the body the caller
 writes.
 """
@@ -57,7 +59,7 @@ def incoming_request(
         client_addr=client_addr(request),
     )
     client = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
-    headers = request_headers_for_guest(client, spin, chained=False)
+    headers = request_headers_for_guest(client, spin)
     fields = Fields.trusted([(name, value.encode("latin-1")) for name, value in headers])
     stream = PullInputStream(state, request.content.readany, error_detail=_terminated)
     return IncomingRequest(
@@ -87,7 +89,7 @@ def chained_incoming_request(
         client_addr=CHAINED_CLIENT_ADDR,
     )
     caller = [(name, value.decode("latin-1")) for name, value in request.headers]
-    headers = request_headers_for_guest(caller, spin, chained=True)
+    headers = request_headers_for_guest(caller, spin)
     fields = Fields.trusted([(name, value.encode("latin-1")) for name, value in headers])
     stream: InputStream = EmptyInputStream()
     if request.next_chunk is not None:
