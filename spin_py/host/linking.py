@@ -18,7 +18,7 @@ from typing import Any
 from wasmtime.component import LinkerInstance
 
 from spin_py.host.state import _CURRENT
-from spin_py.host.table import ResourceKind
+from spin_py.host.table import ResourceKind, Store
 
 WASI_VERSION = "0.2.6"
 """The WASI 0.2 minor version the host defines each interface at."""
@@ -33,7 +33,7 @@ def wasi(name: str) -> str:
     return f"{name}@{WASI_VERSION}"
 
 
-def _drop(store: Any, rep: int) -> None:
+def _drop(store: Store, rep: int) -> None:
     state = _CURRENT.get(None)
     if state is not None:
         state.table.drop(rep)

@@ -16,11 +16,16 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
 
+import wasmtime
 from wasmtime.component import ResourceAny, ResourceHost, ResourceType
 
 T = TypeVar("T")
+
+Store: TypeAlias = wasmtime.Store | wasmtime.StoreContext
+"""The store a host function is called with: wasmtime passes its `StoreContext`; tests calling
+host functions directly pass a `wasmtime.Store`."""
 
 
 class HostTrap(Exception):
@@ -98,12 +103,12 @@ class ResourceTable:
         self._entries[rep] = _Entry(obj, kind)
         return ResourceHost.own(rep, kind.tag)
 
-    def get(self, store: Any, handle: ResourceAny | ResourceHost, cls: type[T]) -> T:
+    def get(self, store: Store, handle: ResourceAny | ResourceHost, cls: type[T]) -> T:
         """The object behind a borrowed handle; converts (and so ends) the borrow."""
         host = handle.to_host(store) if isinstance(handle, ResourceAny) else handle
         return self._lookup(host.rep, host.type, cls)
 
-    def take(self, store: Any, handle: ResourceAny | ResourceHost, cls: type[T]) -> T:
+    def take(self, store: Store, handle: ResourceAny | ResourceHost, cls: type[T]) -> T:
         """Remove and return the object behind an owned handle passed to the host."""
         host = handle.to_host(store) if isinstance(handle, ResourceAny) else handle
         obj = self._lookup(host.rep, host.type, cls)

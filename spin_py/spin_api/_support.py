@@ -34,7 +34,7 @@ from spin_py.host import wit
 from spin_py.host.context import ComponentContext
 from spin_py.host.linking import HostFunc, add_funcs, add_resource
 from spin_py.host.state import current
-from spin_py.host.table import ResourceKind
+from spin_py.host.table import ResourceKind, Store
 from spin_py.telemetry.host_spans import host_span
 
 T = TypeVar("T")
@@ -123,7 +123,7 @@ def unsupported_function(iface: Interface, feature: str, shape: wit.ResultShape)
     def fail() -> Any:
         raise Unsupported(feature)
 
-    def function(store: Any, *args: Any) -> Any:
+    def function(store: Store, *args: Any) -> Any:
         end_borrows(store, args)
         return iface.guarded(shape, fail)
 
@@ -155,14 +155,14 @@ def define(root: LinkerInstance, defs: Iterable[InterfaceDef]) -> None:
             add_funcs(instance, d.functions)
 
 
-def end_borrows(store: Any, args: tuple[Any, ...]) -> None:
+def end_borrows(store: Store, args: tuple[Any, ...]) -> None:
     """End every borrowed handle among `args` (wasmtime requires it before returning)."""
     for arg in args:
         if isinstance(arg, ResourceAny):
             arg.to_host(store)
 
 
-def resource(store: Any, handle: ResourceAny | ResourceHost, cls: type[T]) -> T:
+def resource(store: Store, handle: ResourceAny | ResourceHost, cls: type[T]) -> T:
     """The host object behind a handle of this request (borrow ended; traps if invalid)."""
     return current().table.get(store, handle, cls)
 

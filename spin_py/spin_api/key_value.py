@@ -26,7 +26,7 @@ from spin_py.host import wit
 from spin_py.host.context import ComponentContext
 from spin_py.host.linking import HostFunc
 from spin_py.host.state import current
-from spin_py.host.table import ResourceKind, resource_kind
+from spin_py.host.table import ResourceKind, Store, resource_kind
 from spin_py.platform.services import PlatformServices
 from spin_py.spin_api._support import (
     ERROR,
@@ -170,31 +170,31 @@ def _open(label: str, kind: ResourceKind) -> ResourceHost:
 # --- fermyon:spin/key-value@2.0.0 ---------------------------------------------------------------
 
 
-def store_open(store: Any, label: str) -> Any:
+def store_open(store: Store, label: str) -> Any:
     return SPIN_KV.guarded(R_HANDLE, lambda: _open(label, STORE))
 
 
-def store_get(store: Any, this: ResourceAny, key: str) -> Any:
+def store_get(store: Store, this: ResourceAny, key: str) -> Any:
     h = resource(store, this, StoreHandle)
     return SPIN_KV.guarded(R_VALUE, h.traced("get", lambda: h.store.get(key)))
 
 
-def store_set(store: Any, this: ResourceAny, key: str, value: bytes) -> Any:
+def store_set(store: Store, this: ResourceAny, key: str, value: bytes) -> Any:
     h = resource(store, this, StoreHandle)
     return SPIN_KV.guarded(R_UNIT, h.traced("set", lambda: h.store.set(key, bytes(value))))
 
 
-def store_delete(store: Any, this: ResourceAny, key: str) -> Any:
+def store_delete(store: Store, this: ResourceAny, key: str) -> Any:
     h = resource(store, this, StoreHandle)
     return SPIN_KV.guarded(R_UNIT, h.traced("delete", lambda: h.store.delete(key)))
 
 
-def store_exists(store: Any, this: ResourceAny, key: str) -> Any:
+def store_exists(store: Store, this: ResourceAny, key: str) -> Any:
     h = resource(store, this, StoreHandle)
     return SPIN_KV.guarded(R_BOOL, h.traced("exists", lambda: h.store.exists(key)))
 
 
-def store_get_keys(store: Any, this: ResourceAny) -> Any:
+def store_get_keys(store: Store, this: ResourceAny) -> Any:
     h = resource(store, this, StoreHandle)
     return SPIN_KV.guarded(R_LIST, h.traced("get_keys", lambda: list(h.store.keys())))
 
@@ -202,26 +202,26 @@ def store_get_keys(store: Any, this: ResourceAny) -> Any:
 # --- wasi:keyvalue/store ------------------------------------------------------------------------
 
 
-def bucket_open(store: Any, identifier: str) -> Any:
+def bucket_open(store: Store, identifier: str) -> Any:
     return WASI_STORE.guarded(R_HANDLE, lambda: _open(identifier, BUCKET))
 
 
-def bucket_get(store: Any, this: ResourceAny, key: str) -> Any:
+def bucket_get(store: Store, this: ResourceAny, key: str) -> Any:
     h = resource(store, this, StoreHandle)
     return WASI_STORE.guarded(R_VALUE, h.traced("get", lambda: h.store.get(key)))
 
 
-def bucket_set(store: Any, this: ResourceAny, key: str, value: bytes) -> Any:
+def bucket_set(store: Store, this: ResourceAny, key: str, value: bytes) -> Any:
     h = resource(store, this, StoreHandle)
     return WASI_STORE.guarded(R_UNIT, h.traced("set", lambda: h.store.set(key, bytes(value))))
 
 
-def bucket_delete(store: Any, this: ResourceAny, key: str) -> Any:
+def bucket_delete(store: Store, this: ResourceAny, key: str) -> Any:
     h = resource(store, this, StoreHandle)
     return WASI_STORE.guarded(R_UNIT, h.traced("delete", lambda: h.store.delete(key)))
 
 
-def bucket_exists(store: Any, this: ResourceAny, key: str) -> Any:
+def bucket_exists(store: Store, this: ResourceAny, key: str) -> Any:
     h = resource(store, this, StoreHandle)
     return WASI_STORE.guarded(R_BOOL, h.traced("exists", lambda: h.store.exists(key)))
 
@@ -233,7 +233,7 @@ def _key_response(keys: list[str]) -> Record:
     return response
 
 
-def bucket_list_keys(store: Any, this: ResourceAny, cursor: str | None) -> Any:
+def bucket_list_keys(store: Store, this: ResourceAny, cursor: str | None) -> Any:
     """All keys in one page: no cursor is ever returned, so a guest passing one gets `other`."""
     h = resource(store, this, StoreHandle)
 
@@ -248,7 +248,7 @@ def bucket_list_keys(store: Any, this: ResourceAny, cursor: str | None) -> Any:
 # --- wasi:keyvalue/atomics ----------------------------------------------------------------------
 
 
-def cas_new(store: Any, bucket: ResourceAny, key: str) -> Any:
+def cas_new(store: Store, bucket: ResourceAny, key: str) -> Any:
     h = resource(store, bucket, StoreHandle)
 
     def run() -> ResourceHost:
@@ -257,17 +257,17 @@ def cas_new(store: Any, bucket: ResourceAny, key: str) -> Any:
     return WASI_ATOMICS.guarded(R_HANDLE, h.traced("cas_new", run))
 
 
-def cas_current(store: Any, this: ResourceAny) -> Any:
+def cas_current(store: Store, this: ResourceAny) -> Any:
     cas = resource(store, this, CasHandle)
     return WASI_ATOMICS.guarded(R_VALUE, lambda: cas.value)
 
 
-def increment(store: Any, bucket: ResourceAny, key: str, delta: int) -> Any:
+def increment(store: Store, bucket: ResourceAny, key: str, delta: int) -> Any:
     h = resource(store, bucket, StoreHandle)
     return WASI_ATOMICS.guarded(R_INT, h.traced("increment", lambda: h.store.increment(key, delta)))
 
 
-def swap(store: Any, cas: ResourceAny, value: bytes) -> Any:
+def swap(store: Store, cas: ResourceAny, value: bytes) -> Any:
     """`swap`: `cas-failed` hands a fresh `cas` (with the current value) back to the guest."""
     state = current()
     c = state.table.take(store, cas, CasHandle)
@@ -292,18 +292,18 @@ class _CasFailed(Exception):
 # --- wasi:keyvalue/batch ------------------------------------------------------------------------
 
 
-def get_many(store: Any, bucket: ResourceAny, keys: list[str]) -> Any:
+def get_many(store: Store, bucket: ResourceAny, keys: list[str]) -> Any:
     h = resource(store, bucket, StoreHandle)
     return WASI_BATCH.guarded(R_LIST, h.traced("get_many", lambda: list(h.store.get_many(keys))))
 
 
-def set_many(store: Any, bucket: ResourceAny, pairs: list[tuple[str, bytes]]) -> Any:
+def set_many(store: Store, bucket: ResourceAny, pairs: list[tuple[str, bytes]]) -> Any:
     h = resource(store, bucket, StoreHandle)
     items = [(key, bytes(value)) for key, value in pairs]
     return WASI_BATCH.guarded(R_UNIT, h.traced("set_many", lambda: h.store.set_many(items)))
 
 
-def delete_many(store: Any, bucket: ResourceAny, keys: list[str]) -> Any:
+def delete_many(store: Store, bucket: ResourceAny, keys: list[str]) -> Any:
     h = resource(store, bucket, StoreHandle)
     return WASI_BATCH.guarded(R_UNIT, h.traced("delete_many", lambda: h.store.delete_many(keys)))
 

@@ -28,7 +28,7 @@ from wasmtime.component import LinkerInstance, Record, ResourceAny
 from spin_py.host import wit
 from spin_py.host.context import ComponentContext
 from spin_py.host.state import current
-from spin_py.host.table import ResourceKind, resource_kind
+from spin_py.host.table import ResourceKind, Store, resource_kind
 from spin_py.platform.services import PlatformServices
 from spin_py.platform.sqlite_db import QueryResult
 from spin_py.spin_api._support import (
@@ -140,7 +140,7 @@ def query_record(result: QueryResult) -> Record:
 def _functions(iface: Interface, kind: ResourceKind, v3: bool) -> dict[str, Any]:
     """The host functions of one version of the interface."""
 
-    def open_(store: Any, database: str) -> Any:
+    def open_(store: Store, database: str) -> Any:
         def run() -> Any:
             state = current()
             held = sum(isinstance(obj, ConnectionHandle) for obj in state.table.objects())
@@ -152,7 +152,7 @@ def _functions(iface: Interface, kind: ResourceKind, v3: bool) -> dict[str, Any]
         attributes = {DB_SYSTEM_NAME: SYSTEM, SPIN_SQLITE_DATABASE: database}
         return iface.guarded(R_HANDLE, traced("spin_sqlite.open", run, attributes))
 
-    def execute(store: Any, this: ResourceAny, statement: str, params: list[SqlValue]) -> Any:
+    def execute(store: Store, this: ResourceAny, statement: str, params: list[SqlValue]) -> Any:
         handle = resource(store, this, ConnectionHandle)
         attributes = {DB_SYSTEM_NAME: SYSTEM, SPIN_SQLITE_DATABASE: handle.database}
         operation = operation_name(statement)
@@ -170,11 +170,11 @@ def _functions(iface: Interface, kind: ResourceKind, v3: bool) -> dict[str, Any]
     }
     if v3:
 
-        def last_insert_rowid(store: Any, this: ResourceAny) -> int:
+        def last_insert_rowid(store: Store, this: ResourceAny) -> int:
             conn = resource(store, this, ConnectionHandle).connection
             return _counter(iface, "last-insert-rowid", conn.last_insert_rowid)
 
-        def changes(store: Any, this: ResourceAny) -> int:
+        def changes(store: Store, this: ResourceAny) -> int:
             conn = resource(store, this, ConnectionHandle).connection
             return _counter(iface, "changes", conn.changes)
 

@@ -26,6 +26,7 @@ from wasmtime.component import LinkerInstance
 from spin_py.host import wit
 from spin_py.host.context import ComponentContext
 from spin_py.host.state import current
+from spin_py.host.table import Store
 from spin_py.platform.services import PlatformServices
 from spin_py.platform.variables import VariableResolver
 from spin_py.spin_api._support import (
@@ -102,7 +103,7 @@ def backend() -> VariablesBackend:
     return current().component.ext(_Backend, lambda c: _Backend(make_backend(c))).backend
 
 
-def get(store: Any, name: str) -> Any:
+def get(store: Store, name: str) -> Any:
     """`fermyon:spin/variables.get`."""
     run = traced(GET_SPAN, lambda: backend().get(name), {SPIN_VARIABLE_NAME: name})
     return SPIN_VARIABLES.guarded(R_STRING, run)
@@ -114,7 +115,7 @@ def _as_config_error(exc: Exception) -> InterfaceError:
     return InterfaceError(case, str(getattr(exc, "payload", None) or exc))
 
 
-def config_get(store: Any, key: str) -> Any:
+def config_get(store: Store, key: str) -> Any:
     """`wasi:config/store.get`: `none` for an undefined or invalid name."""
 
     def run() -> str | None:
@@ -131,7 +132,7 @@ def config_get(store: Any, key: str) -> Any:
     return WASI_CONFIG.guarded(R_OPTION, traced(GET_SPAN, run, {SPIN_VARIABLE_NAME: key}))
 
 
-def config_get_all(store: Any) -> Any:
+def config_get_all(store: Store) -> Any:
     """`wasi:config/store.get-all`: every variable of the component with its value."""
 
     def run() -> list[tuple[str, str]]:

@@ -14,7 +14,6 @@ request ends (the executor closes leftover streams; `flush_stdio(state)` does it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from wasmtime.component import LinkerInstance, ResourceHost, Variant
 
@@ -22,7 +21,7 @@ from spin_py.host.channels import CallbackOutputStream, EmptyInputStream
 from spin_py.host.context import ComponentContext
 from spin_py.host.linking import add_funcs, add_resource, wasi
 from spin_py.host.state import RequestState, current
-from spin_py.host.table import GuestExit, resource_kind
+from spin_py.host.table import GuestExit, Store, resource_kind
 from spin_py.wasi.component_logs import LineBuffer, LogSink, component_logs
 
 INPUT_STREAM = resource_kind("wasi:io/streams", "input-stream")
@@ -103,40 +102,40 @@ def _output(name: str) -> ResourceHost:
 # --- host functions -------------------------------------------------------------------------
 
 
-def get_environment(store: Any) -> list[tuple[str, str]]:
+def get_environment(store: Store) -> list[tuple[str, str]]:
     return list(environment(current().component).pairs)
 
 
-def get_arguments(store: Any) -> list[str]:
+def get_arguments(store: Store) -> list[str]:
     return []
 
 
-def initial_cwd(store: Any) -> str | None:
+def initial_cwd(store: Store) -> str | None:
     return None
 
 
-def exit_(store: Any, status: Variant) -> None:
+def exit_(store: Store, status: Variant) -> None:
     """`exit(status: result)`: `ok` is exit code 0, `err` is 1."""
     raise GuestExit(0 if status.tag == "ok" else 1)
 
 
-def exit_with_code(store: Any, code: int) -> None:
+def exit_with_code(store: Store, code: int) -> None:
     raise GuestExit(code)
 
 
-def get_stdin(store: Any) -> ResourceHost:
+def get_stdin(store: Store) -> ResourceHost:
     return current().table.push(EmptyInputStream(), INPUT_STREAM)
 
 
-def get_stdout(store: Any) -> ResourceHost:
+def get_stdout(store: Store) -> ResourceHost:
     return _output("stdout")
 
 
-def get_stderr(store: Any) -> ResourceHost:
+def get_stderr(store: Store) -> ResourceHost:
     return _output("stderr")
 
 
-def no_terminal(store: Any) -> None:
+def no_terminal(store: Store) -> None:
     return None
 
 

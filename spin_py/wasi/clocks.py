@@ -16,6 +16,7 @@ from wasmtime.component import LinkerInstance, Record
 from spin_py.host.linking import add_funcs, wasi
 from spin_py.host.pollable import DeadlinePollable, Pollable
 from spin_py.host.state import current
+from spin_py.host.table import Store
 from spin_py.wasi.io.poll import POLLABLE
 
 WALL_CLOCK = "wasi:clocks/wall-clock"
@@ -98,34 +99,34 @@ def datetime(seconds: int, nanoseconds: int) -> Record:
     return record
 
 
-def wall_now(store: Any) -> Record:
+def wall_now(store: Store) -> Record:
     """`wall-clock.now`."""
     return datetime(*clocks().wall.now())
 
 
-def wall_resolution(store: Any) -> Record:
+def wall_resolution(store: Store) -> Record:
     """`wall-clock.resolution`."""
     return datetime(*clocks().wall.resolution())
 
 
-def monotonic_now(store: Any) -> int:
+def monotonic_now(store: Store) -> int:
     """`monotonic-clock.now`: nanoseconds."""
     return clocks().monotonic.now()
 
 
-def monotonic_resolution(store: Any) -> int:
+def monotonic_resolution(store: Store) -> int:
     """`monotonic-clock.resolution`: nanoseconds per tick."""
     return clocks().monotonic.resolution()
 
 
-def subscribe_instant(store: Any, when: int) -> Any:
+def subscribe_instant(store: Store, when: int) -> Any:
     """`monotonic-clock.subscribe-instant`: ready once the clock reaches `when`."""
     state = current()
     monotonic = (state.get_ext(Clocks) or SYSTEM_CLOCKS).monotonic
     return state.table.push(monotonic.pollable_at(when), POLLABLE)
 
 
-def subscribe_duration(store: Any, duration: int) -> Any:
+def subscribe_duration(store: Store, duration: int) -> Any:
     """`monotonic-clock.subscribe-duration`: ready `duration` nanoseconds from now."""
     state = current()
     monotonic = (state.get_ext(Clocks) or SYSTEM_CLOCKS).monotonic

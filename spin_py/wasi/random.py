@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import random as _random
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from wasmtime.component import LinkerInstance
 
 from spin_py.host.linking import add_funcs, wasi
 from spin_py.host.state import RequestState, current
-from spin_py.host.table import HostTrap
+from spin_py.host.table import HostTrap, Store
 
 RANDOM = "wasi:random/random"
 INSECURE = "wasi:random/insecure"
@@ -81,27 +81,27 @@ def _u64(data: bytes) -> int:
     return int.from_bytes(data, "little")
 
 
-def get_random_bytes(store: Any, length: int) -> bytes:
+def get_random_bytes(store: Store, length: int) -> bytes:
     """`random.get-random-bytes`."""
     return sources(current()).secure.bytes(_checked(length))
 
 
-def get_random_u64(store: Any) -> int:
+def get_random_u64(store: Store) -> int:
     """`random.get-random-u64`."""
     return _u64(sources(current()).secure.bytes(8))
 
 
-def get_insecure_random_bytes(store: Any, length: int) -> bytes:
+def get_insecure_random_bytes(store: Store, length: int) -> bytes:
     """`insecure.get-insecure-random-bytes`."""
     return sources(current()).insecure.bytes(_checked(length))
 
 
-def get_insecure_random_u64(store: Any) -> int:
+def get_insecure_random_u64(store: Store) -> int:
     """`insecure.get-insecure-random-u64`."""
     return _u64(sources(current()).insecure.bytes(8))
 
 
-def insecure_seed(store: Any) -> tuple[int, int]:
+def insecure_seed(store: Store) -> tuple[int, int]:
     """`insecure-seed.insecure-seed`: one 128-bit value per request."""
     state = current()
 

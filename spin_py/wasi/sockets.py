@@ -18,7 +18,7 @@ from spin_py.host import wit
 from spin_py.host.linking import HostFunc, add_funcs, add_resource, wasi
 from spin_py.host.pollable import AlwaysReady
 from spin_py.host.state import current
-from spin_py.host.table import ResourceKind, resource_kind
+from spin_py.host.table import ResourceKind, Store, resource_kind
 
 NETWORK = resource_kind("wasi:sockets/network", "network")
 RESOLVE_ADDRESS_STREAM = resource_kind("wasi:sockets/ip-name-lookup", "resolve-address-stream")
@@ -40,48 +40,48 @@ class Unreachable:
     """Host class of socket resources; never instantiated while sockets are denied."""
 
 
-def _end_borrows(store: Any, args: Iterable[Any]) -> None:
+def _end_borrows(store: Store, args: Iterable[Any]) -> None:
     for arg in args:
         if isinstance(arg, ResourceAny):
             arg.to_host(store)
 
 
-def _denied_method(store: Any, this: ResourceAny | ResourceHost, *args: Any) -> Any:
+def _denied_method(store: Store, this: ResourceAny | ResourceHost, *args: Any) -> Any:
     current().table.get(store, this, Unreachable)
     _end_borrows(store, args)
     return DENIED
 
 
 def _constant_method(value: Any) -> HostFunc:
-    def method(store: Any, this: ResourceAny | ResourceHost) -> Any:
+    def method(store: Store, this: ResourceAny | ResourceHost) -> Any:
         current().table.get(store, this, Unreachable)
         return value
 
     return method
 
 
-def _subscribe(store: Any, this: ResourceAny | ResourceHost) -> ResourceHost:
+def _subscribe(store: Store, this: ResourceAny | ResourceHost) -> ResourceHost:
     state = current()
     state.table.get(store, this, Unreachable)
     return state.table.push(AlwaysReady(), POLLABLE)
 
 
-def instance_network(store: Any) -> ResourceHost:
+def instance_network(store: Store) -> ResourceHost:
     return current().table.push(Network(), NETWORK)
 
 
-def network_error_code(store: Any, err: ResourceAny) -> str | None:
+def network_error_code(store: Store, err: ResourceAny) -> str | None:
     """No stream error ever comes from a socket."""
     current().table.get(store, err, object)
     return None
 
 
-def resolve_addresses(store: Any, network: ResourceAny, name: str) -> Any:
+def resolve_addresses(store: Store, network: ResourceAny, name: str) -> Any:
     current().table.get(store, network, Network)
     return DENIED
 
 
-def create_socket(store: Any, family: str) -> Any:
+def create_socket(store: Store, family: str) -> Any:
     return DENIED
 
 

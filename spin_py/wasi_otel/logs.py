@@ -11,6 +11,7 @@ from typing import Any
 from wasmtime.component import LinkerInstance
 
 from spin_py.host.linking import add_funcs
+from spin_py.host.table import Store
 from spin_py.wasi_otel.common import OTEL_VERSION, stats_now, telemetry_now
 from spin_py.wasi_otel.guard import Issues, guarded
 from spin_py.wasi_otel.log_records import build_log_record
@@ -19,7 +20,7 @@ INTERFACE = f"wasi:otel/logs@{OTEL_VERSION}"
 
 
 @guarded("logs.on-emit", lambda: None, stats_now)
-def on_emit(store: Any, data: Any) -> None:
+def on_emit(store: Store, data: Any) -> None:
     """Queue one guest log record for export."""
     telemetry = telemetry_now()
     if telemetry.log_processor is None:

@@ -14,6 +14,7 @@ from wasmtime.component import LinkerInstance
 
 from spin_py.host import wit
 from spin_py.host.linking import add_funcs
+from spin_py.host.table import Store
 from spin_py.wasi_otel.common import OTEL_VERSION, stats_now, telemetry_now
 from spin_py.wasi_otel.guard import Issues, guarded
 from spin_py.wasi_otel.metrics_conv import convert
@@ -27,7 +28,7 @@ _INTERNAL_ERROR = "spin-py could not convert these metrics (see the host log)"
 
 
 @guarded("metrics.export", lambda: EXPORT_RESULT.err(_INTERNAL_ERROR), stats_now)
-def export(store: Any, metrics: Any) -> Any:
+def export(store: Store, metrics: Any) -> Any:
     """Export one `resource-metrics`; `ok` on success or when metrics export is off."""
     telemetry = telemetry_now()
     if telemetry.metric_exporter is None:

@@ -23,6 +23,7 @@ from wasmtime.component import LinkerInstance, Record
 
 from spin_py.host.linking import add_funcs
 from spin_py.host.state import current
+from spin_py.host.table import Store
 from spin_py.telemetry.scope import GuestSpans, TraceScope, telemetry_of
 from spin_py.wasi_otel import span_context
 from spin_py.wasi_otel.common import OTEL_VERSION, stats_now
@@ -41,7 +42,7 @@ def _zero_context() -> Record:
 
 
 @guarded("on-start", lambda: None, stats_now)
-def on_start(store: Any, context: Any) -> None:
+def on_start(store: Store, context: Any) -> None:
     """Record a guest span as open."""
     state = current()
     parsed = span_context.from_guest(context)
@@ -57,7 +58,7 @@ def on_start(store: Any, context: Any) -> None:
 
 
 @guarded("on-end", lambda: None, stats_now)
-def on_end(store: Any, span: Any) -> None:
+def on_end(store: Store, span: Any) -> None:
     """Close a guest span and export it."""
     state = current()
     telemetry = telemetry_of(state)
@@ -80,13 +81,13 @@ def _execute_context() -> SpanContext:
 
 
 @guarded("outer-span-context", _zero_context, stats_now)
-def outer_span_context(store: Any) -> Record:
+def outer_span_context(store: Store) -> Record:
     """The execute span's context, as the remote parent of the guest's spans."""
     return span_context.to_guest(_execute_context(), is_remote=True)
 
 
 @guarded("current-span-context", _zero_context, stats_now)
-def current_span_context(store: Any) -> Record:
+def current_span_context(store: Store) -> Record:
     """The innermost open guest span, else the execute span."""
     innermost = current().ext(GuestSpans).innermost()
     if innermost is not None:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from wasmtime.component import LinkerInstance, ResourceHost
 
 from spin_py.host.linking import wasi
 from spin_py.host.state import current
+from spin_py.host.table import Store
 from spin_py.wasi.filesystem.descriptor import Descriptor
 from spin_py.wasi.filesystem.mounts import mounts
 from spin_py.wasi.filesystem.types import DESCRIPTOR
 
 
-def get_directories(store: Any) -> list[tuple[ResourceHost, str]]:
+def get_directories(store: Store) -> list[tuple[ResourceHost, str]]:
     """One fresh descriptor per preopen (none when the component mounts no files)."""
     state = current()
     return [

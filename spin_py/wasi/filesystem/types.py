@@ -16,7 +16,7 @@ from spin_py.host import wit
 from spin_py.host.linking import HostFunc, add_funcs, add_resource, wasi
 from spin_py.host.state import current
 from spin_py.host.streams import IoError
-from spin_py.host.table import resource_kind
+from spin_py.host.table import Store, resource_kind
 from spin_py.wasi.filesystem.descriptor import (
     Descriptor,
     DirectoryEntryStream,
@@ -75,7 +75,7 @@ def _hash_record(pair: tuple[int, int]) -> Record:
     return record(lower=pair[0], upper=pair[1])
 
 
-def _desc(store: Any, handle: ResourceAny | ResourceHost) -> Descriptor:
+def _desc(store: Store, handle: ResourceAny | ResourceHost) -> Descriptor:
     return current().table.get(store, handle, Descriptor)
 
 
@@ -93,12 +93,12 @@ def _follow(path_flags: set[str]) -> bool:
 # --- descriptor methods -----------------------------------------------------------------------
 
 
-def read_via_stream(store: Any, self: ResourceAny, offset: int) -> Any:
+def read_via_stream(store: Store, self: ResourceAny, offset: int) -> Any:
     d = _desc(store, self)
     return _call(R_RESOURCE, lambda: current().table.push(d.read_via_stream(offset), INPUT_STREAM))
 
 
-def read_only(store: Any, self: ResourceAny, *args: Any) -> Any:
+def read_only(store: Store, self: ResourceAny, *args: Any) -> Any:
     """Every write-like method: end the borrows, answer `read-only`.
 
     Their results all have a non-`str` ok side (`_`, a stream, a filesize), so the error-code
@@ -111,45 +111,45 @@ def read_only(store: Any, self: ResourceAny, *args: Any) -> Any:
     return R_UNIT.err("read-only")
 
 
-def ok_unit(store: Any, self: ResourceAny, *args: Any) -> Any:
+def ok_unit(store: Store, self: ResourceAny, *args: Any) -> Any:
     """`advise`, `sync`, `sync-data`: nothing to do on a read-only file."""
     _desc(store, self)
     return R_UNIT.ok()
 
 
-def get_flags(store: Any, self: ResourceAny) -> Any:
+def get_flags(store: Store, self: ResourceAny) -> Any:
     return R_FLAGS.ok(_desc(store, self).flags())
 
 
-def get_type(store: Any, self: ResourceAny) -> Any:
+def get_type(store: Store, self: ResourceAny) -> Any:
     d = _desc(store, self)
     return _call(R_ENUM, lambda: node_type(d.node))
 
 
-def read(store: Any, self: ResourceAny, length: int, offset: int) -> Any:
+def read(store: Store, self: ResourceAny, length: int, offset: int) -> Any:
     d = _desc(store, self)
     return _call(R_READ, lambda: d.read(length, offset))
 
 
-def read_directory(store: Any, self: ResourceAny) -> Any:
+def read_directory(store: Store, self: ResourceAny) -> Any:
     d = _desc(store, self)
     return _call(
         R_RESOURCE, lambda: current().table.push(d.read_directory(), DIRECTORY_ENTRY_STREAM)
     )
 
 
-def stat(store: Any, self: ResourceAny) -> Any:
+def stat(store: Store, self: ResourceAny) -> Any:
     d = _desc(store, self)
     return _call(R_RECORD, lambda: stat_record(node_stat(d.node)))
 
 
-def stat_at(store: Any, self: ResourceAny, path_flags: set[str], path: str) -> Any:
+def stat_at(store: Store, self: ResourceAny, path_flags: set[str], path: str) -> Any:
     d = _desc(store, self)
     return _call(R_RECORD, lambda: stat_record(node_stat(d.at(path, _follow(path_flags)))))
 
 
 def open_at(
-    store: Any,
+    store: Store,
     self: ResourceAny,
     path_flags: set[str],
     path: str,
@@ -165,12 +165,12 @@ def open_at(
     return _call(R_RESOURCE, run)
 
 
-def readlink_at(store: Any, self: ResourceAny, path: str) -> Any:
+def readlink_at(store: Store, self: ResourceAny, path: str) -> Any:
     d = _desc(store, self)
     return _call(R_STRING, lambda: d.readlink_at(path))
 
 
-def is_same_object(store: Any, self: ResourceAny, other: ResourceAny) -> bool:
+def is_same_object(store: Store, self: ResourceAny, other: ResourceAny) -> bool:
     a, b = _desc(store, self), _desc(store, other)
     try:
         return identity(a.node) == identity(b.node)
@@ -178,24 +178,24 @@ def is_same_object(store: Any, self: ResourceAny, other: ResourceAny) -> bool:
         return False
 
 
-def metadata_hash_(store: Any, self: ResourceAny) -> Any:
+def metadata_hash_(store: Store, self: ResourceAny) -> Any:
     d = _desc(store, self)
     return _call(R_RECORD, lambda: _hash_record(metadata_hash(d.node)))
 
 
-def metadata_hash_at(store: Any, self: ResourceAny, path_flags: set[str], path: str) -> Any:
+def metadata_hash_at(store: Store, self: ResourceAny, path_flags: set[str], path: str) -> Any:
     d = _desc(store, self)
     return _call(R_RECORD, lambda: _hash_record(metadata_hash(d.at(path, _follow(path_flags)))))
 
 
-def read_directory_entry(store: Any, self: ResourceAny) -> Any:
+def read_directory_entry(store: Store, self: ResourceAny) -> Any:
     entry = current().table.get(store, self, DirectoryEntryStream).next()
     if entry is None:
         return R_ENTRY.ok(None)
     return R_ENTRY.ok(record(type=entry.type, name=entry.name))
 
 
-def filesystem_error_code(store: Any, err: ResourceAny) -> str | None:
+def filesystem_error_code(store: Store, err: ResourceAny) -> str | None:
     """The `error-code` behind a stream error raised by a file stream, if it was one."""
     error = current().table.get(store, err, object)
     detail = error.detail if isinstance(error, IoError) else None

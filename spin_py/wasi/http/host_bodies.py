@@ -10,6 +10,7 @@ from wasmtime.component import Variant
 from spin_py.host.linking import HostFunc
 from spin_py.host.state import current
 from spin_py.host.streams import IoError
+from spin_py.host.table import Store
 from spin_py.host.wit import none_tagged, some_tagged
 from spin_py.wasi.http import shapes
 from spin_py.wasi.http.body import FutureTrailers, IncomingBody, OutgoingBody
@@ -29,7 +30,7 @@ __all__ = ["FUNCS"]
 # incoming-body
 
 
-def _in_stream(store: Any, self: Any) -> Any:
+def _in_stream(store: Store, self: Any) -> Any:
     state = current()
     stream = state.table.get(store, self, IncomingBody).take_stream()
     if stream is None:
@@ -37,7 +38,7 @@ def _in_stream(store: Any, self: Any) -> Any:
     return shapes.OWN_RESULT.ok(state.table.push(stream, INPUT_STREAM))
 
 
-def _in_finish(store: Any, this: Any) -> Any:
+def _in_finish(store: Store, this: Any) -> Any:
     state = current()
     body = state.table.take(store, this, IncomingBody)
     return state.table.push(body.finish(), FUTURE_TRAILERS)
@@ -46,15 +47,15 @@ def _in_finish(store: Any, this: Any) -> Any:
 # future-trailers
 
 
-def _trailers(store: Any, handle: Any) -> FutureTrailers:
+def _trailers(store: Store, handle: Any) -> FutureTrailers:
     return current().table.get(store, handle, FutureTrailers)
 
 
-def _trailers_subscribe(store: Any, self: Any) -> Any:
+def _trailers_subscribe(store: Store, self: Any) -> Any:
     return current().table.push(_trailers(store, self).subscribe(), POLLABLE)
 
 
-def _trailers_get(store: Any, self: Any) -> Any:
+def _trailers_get(store: Store, self: Any) -> Any:
     state = current()
     outcome = _trailers(store, self).get()
     payload_shape = shapes.TRAILERS_OUTER.shape
@@ -74,7 +75,7 @@ def _trailers_get(store: Any, self: Any) -> Any:
 # outgoing-body
 
 
-def _out_write(store: Any, self: Any) -> Any:
+def _out_write(store: Store, self: Any) -> Any:
     state = current()
     stream = state.table.get(store, self, OutgoingBody).take_stream()
     if stream is None:
@@ -82,7 +83,7 @@ def _out_write(store: Any, self: Any) -> Any:
     return shapes.OWN_RESULT.ok(state.table.push(stream, OUTPUT_STREAM))
 
 
-def _out_finish(store: Any, this: Any, trailers: Any) -> Any:
+def _out_finish(store: Store, this: Any, trailers: Any) -> Any:
     state = current()
     body = state.table.take(store, this, OutgoingBody)
     fields = None if trailers is None else state.table.take(store, trailers, Fields)
@@ -95,7 +96,7 @@ def _out_finish(store: Any, this: Any, trailers: Any) -> Any:
 # http-error-code
 
 
-def _http_error_code(store: Any, err: Any) -> Variant | None:
+def _http_error_code(store: Store, err: Any) -> Variant | None:
     code = error_code_of(current().table.get(store, err, IoError).detail)
     return None if code is None else code.lower()
 

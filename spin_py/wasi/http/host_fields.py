@@ -8,6 +8,7 @@ from wasmtime.component import Variant
 
 from spin_py.host.linking import HostFunc
 from spin_py.host.state import current
+from spin_py.host.table import Store
 from spin_py.wasi.http import shapes
 from spin_py.wasi.http.fields import Fields, HeaderError
 from spin_py.wasi.http.kinds import FIELDS
@@ -15,7 +16,7 @@ from spin_py.wasi.http.kinds import FIELDS
 __all__ = ["FUNCS", "fields_of", "lower_header_error"]
 
 
-def fields_of(store: Any, handle: Any) -> Fields:
+def fields_of(store: Store, handle: Any) -> Fields:
     """The `Fields` behind a borrowed handle."""
     return current().table.get(store, handle, Fields)
 
@@ -25,11 +26,11 @@ def lower_header_error(error: HeaderError) -> Variant:
     return Variant(error.case)
 
 
-def _new(store: Any) -> Any:
+def _new(store: Store) -> Any:
     return current().table.push(Fields(), FIELDS)
 
 
-def _from_list(store: Any, entries: list[tuple[str, bytes]]) -> Any:
+def _from_list(store: Store, entries: list[tuple[str, bytes]]) -> Any:
     try:
         fields = Fields.from_guest(entries)
     except HeaderError as error:
@@ -37,15 +38,15 @@ def _from_list(store: Any, entries: list[tuple[str, bytes]]) -> Any:
     return shapes.FIELDS_RESULT.ok(current().table.push(fields, FIELDS))
 
 
-def _get(store: Any, self: Any, name: str) -> list[bytes]:
+def _get(store: Store, self: Any, name: str) -> list[bytes]:
     return fields_of(store, self).get(name)
 
 
-def _has(store: Any, self: Any, name: str) -> bool:
+def _has(store: Store, self: Any, name: str) -> bool:
     return fields_of(store, self).has(name)
 
 
-def _set(store: Any, self: Any, name: str, values: list[bytes]) -> Any:
+def _set(store: Store, self: Any, name: str, values: list[bytes]) -> Any:
     fields = fields_of(store, self)
     try:
         fields.set(name, [bytes(v) for v in values])
@@ -54,7 +55,7 @@ def _set(store: Any, self: Any, name: str, values: list[bytes]) -> Any:
     return shapes.HEADER_RESULT.ok()
 
 
-def _delete(store: Any, self: Any, name: str) -> Any:
+def _delete(store: Store, self: Any, name: str) -> Any:
     fields = fields_of(store, self)
     try:
         fields.delete(name)
@@ -63,7 +64,7 @@ def _delete(store: Any, self: Any, name: str) -> Any:
     return shapes.HEADER_RESULT.ok()
 
 
-def _append(store: Any, self: Any, name: str, value: bytes) -> Any:
+def _append(store: Store, self: Any, name: str, value: bytes) -> Any:
     fields = fields_of(store, self)
     try:
         fields.append(name, bytes(value))
@@ -72,11 +73,11 @@ def _append(store: Any, self: Any, name: str, value: bytes) -> Any:
     return shapes.HEADER_RESULT.ok()
 
 
-def _entries(store: Any, self: Any) -> list[tuple[str, bytes]]:
+def _entries(store: Store, self: Any) -> list[tuple[str, bytes]]:
     return fields_of(store, self).entries()
 
 
-def _clone(store: Any, self: Any) -> Any:
+def _clone(store: Store, self: Any) -> Any:
     return current().table.push(fields_of(store, self).clone(), FIELDS)
 
 

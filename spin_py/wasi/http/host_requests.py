@@ -8,6 +8,7 @@ from wasmtime.component import Variant
 
 from spin_py.host.linking import HostFunc
 from spin_py.host.state import current
+from spin_py.host.table import Store
 from spin_py.wasi.http import shapes
 from spin_py.wasi.http.body import OutgoingBody
 from spin_py.wasi.http.fields import Fields
@@ -28,15 +29,15 @@ from spin_py.wasi.http.response import InvalidContentLength, content_length
 __all__ = ["FUNCS"]
 
 
-def _incoming(store: Any, handle: Any) -> IncomingRequest:
+def _incoming(store: Store, handle: Any) -> IncomingRequest:
     return current().table.get(store, handle, IncomingRequest)
 
 
-def _outgoing(store: Any, handle: Any) -> OutgoingRequest:
+def _outgoing(store: Store, handle: Any) -> OutgoingRequest:
     return current().table.get(store, handle, OutgoingRequest)
 
 
-def _options(store: Any, handle: Any) -> RequestOptions:
+def _options(store: Store, handle: Any) -> RequestOptions:
     return current().table.get(store, handle, RequestOptions)
 
 
@@ -51,27 +52,27 @@ def _unit(ok: bool) -> Any:
 # incoming-request
 
 
-def _in_method(store: Any, self: Any) -> Variant:
+def _in_method(store: Store, self: Any) -> Variant:
     return lower_method(_incoming(store, self).method)
 
 
-def _in_path(store: Any, self: Any) -> str | None:
+def _in_path(store: Store, self: Any) -> str | None:
     return _incoming(store, self).path_with_query
 
 
-def _in_scheme(store: Any, self: Any) -> Variant | None:
+def _in_scheme(store: Store, self: Any) -> Variant | None:
     return _scheme_or_none(_incoming(store, self).scheme)
 
 
-def _in_authority(store: Any, self: Any) -> str | None:
+def _in_authority(store: Store, self: Any) -> str | None:
     return _incoming(store, self).authority
 
 
-def _in_headers(store: Any, self: Any) -> Any:
+def _in_headers(store: Store, self: Any) -> Any:
     return current().table.push(_incoming(store, self).headers.view(), FIELDS)
 
 
-def _in_consume(store: Any, self: Any) -> Any:
+def _in_consume(store: Store, self: Any) -> Any:
     body = _incoming(store, self).consume()
     if body is None:
         return shapes.OWN_RESULT.err()
@@ -81,13 +82,13 @@ def _in_consume(store: Any, self: Any) -> Any:
 # outgoing-request
 
 
-def _out_new(store: Any, headers: Any) -> Any:
+def _out_new(store: Store, headers: Any) -> Any:
     state = current()
     fields = state.table.take(store, headers, Fields)
     return state.table.push(OutgoingRequest(fields), OUTGOING_REQUEST)
 
 
-def _out_body(store: Any, self: Any) -> Any:
+def _out_body(store: Store, self: Any) -> Any:
     state = current()
     request = _outgoing(store, self)
     if request.body_taken:
@@ -101,52 +102,52 @@ def _out_body(store: Any, self: Any) -> Any:
     return shapes.OWN_RESULT.ok(state.table.push(request.body, OUTGOING_BODY))
 
 
-def _out_method(store: Any, self: Any) -> Variant:
+def _out_method(store: Store, self: Any) -> Variant:
     return lower_method(_outgoing(store, self).method)
 
 
-def _out_set_method(store: Any, self: Any, method: Variant) -> Any:
+def _out_set_method(store: Store, self: Any, method: Variant) -> Any:
     return _unit(_outgoing(store, self).set_method(lift_method(method)))
 
 
-def _out_path(store: Any, self: Any) -> str | None:
+def _out_path(store: Store, self: Any) -> str | None:
     return _outgoing(store, self).path_with_query
 
 
-def _out_set_path(store: Any, self: Any, path: str | None) -> Any:
+def _out_set_path(store: Store, self: Any, path: str | None) -> Any:
     return _unit(_outgoing(store, self).set_path_with_query(path))
 
 
-def _out_scheme(store: Any, self: Any) -> Variant | None:
+def _out_scheme(store: Store, self: Any) -> Variant | None:
     return _scheme_or_none(_outgoing(store, self).scheme)
 
 
-def _out_set_scheme(store: Any, self: Any, scheme: Variant | None) -> Any:
+def _out_set_scheme(store: Store, self: Any, scheme: Variant | None) -> Any:
     request = _outgoing(store, self)
     return _unit(request.set_scheme(None if scheme is None else lift_scheme(scheme)))
 
 
-def _out_authority(store: Any, self: Any) -> str | None:
+def _out_authority(store: Store, self: Any) -> str | None:
     return _outgoing(store, self).authority
 
 
-def _out_set_authority(store: Any, self: Any, authority: str | None) -> Any:
+def _out_set_authority(store: Store, self: Any, authority: str | None) -> Any:
     return _unit(_outgoing(store, self).set_authority(authority))
 
 
-def _out_headers(store: Any, self: Any) -> Any:
+def _out_headers(store: Store, self: Any) -> Any:
     return current().table.push(_outgoing(store, self).headers.view(), FIELDS)
 
 
 # request-options
 
 
-def _opt_new(store: Any) -> Any:
+def _opt_new(store: Store) -> Any:
     return current().table.push(RequestOptions(), OPTIONS)
 
 
 def _getter(attr: str) -> HostFunc:
-    def get(store: Any, self: Any) -> int | None:
+    def get(store: Store, self: Any) -> int | None:
         value: int | None = getattr(_options(store, self), attr)
         return value
 
@@ -154,7 +155,7 @@ def _getter(attr: str) -> HostFunc:
 
 
 def _setter(attr: str) -> HostFunc:
-    def set_(store: Any, self: Any, duration: int | None) -> Any:
+    def set_(store: Store, self: Any, duration: int | None) -> Any:
         setattr(_options(store, self), attr, duration)
         return shapes.UNIT_RESULT.ok()
 

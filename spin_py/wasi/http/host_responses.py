@@ -9,6 +9,7 @@ from wasmtime.component import Variant
 
 from spin_py.host.linking import HostFunc
 from spin_py.host.state import current
+from spin_py.host.table import Store
 from spin_py.host.wit import none_tagged, some_tagged
 from spin_py.wasi.http import shapes
 from spin_py.wasi.http.errors import ErrorCode
@@ -33,37 +34,37 @@ from spin_py.wasi.http.response import (
 __all__ = ["FUNCS"]
 
 
-def _outgoing(store: Any, handle: Any) -> OutgoingResponse:
+def _outgoing(store: Store, handle: Any) -> OutgoingResponse:
     return current().table.get(store, handle, OutgoingResponse)
 
 
-def _incoming(store: Any, handle: Any) -> IncomingResponse:
+def _incoming(store: Store, handle: Any) -> IncomingResponse:
     return current().table.get(store, handle, IncomingResponse)
 
 
 # outgoing-response
 
 
-def _new(store: Any, headers: Any) -> Any:
+def _new(store: Store, headers: Any) -> Any:
     state = current()
     fields = state.table.take(store, headers, Fields)
     return state.table.push(OutgoingResponse(fields), OUTGOING_RESPONSE)
 
 
-def _status(store: Any, self: Any) -> int:
+def _status(store: Store, self: Any) -> int:
     return _outgoing(store, self).status
 
 
-def _set_status(store: Any, self: Any, code: int) -> Any:
+def _set_status(store: Store, self: Any, code: int) -> Any:
     ok = _outgoing(store, self).set_status(code)
     return shapes.UNIT_RESULT.ok() if ok else shapes.UNIT_RESULT.err()
 
 
-def _headers(store: Any, self: Any) -> Any:
+def _headers(store: Store, self: Any) -> Any:
     return current().table.push(_outgoing(store, self).headers.view(), FIELDS)
 
 
-def _body(store: Any, self: Any) -> Any:
+def _body(store: Store, self: Any) -> Any:
     state = current()
     response = _outgoing(store, self)
     if response.body_taken:
@@ -79,7 +80,7 @@ def _body(store: Any, self: Any) -> Any:
 # response-outparam
 
 
-def _outparam_set(store: Any, param: Any, response: Any) -> None:
+def _outparam_set(store: Store, param: Any, response: Any) -> None:
     state = current()
     outparam = state.table.take(store, param, ResponseOutparam)
     if isinstance(response, Variant):  # result<own<outgoing-response>, error-code>: err
@@ -88,7 +89,7 @@ def _outparam_set(store: Any, param: Any, response: Any) -> None:
         outparam.set(state.table.take(store, response, OutgoingResponse))
 
 
-def _send_informational(store: Any, self: Any, status: int, headers: Any) -> Any:
+def _send_informational(store: Store, self: Any, status: int, headers: Any) -> Any:
     state = current()
     state.table.get(store, self, ResponseOutparam)
     state.table.take(store, headers, Fields)
@@ -101,15 +102,15 @@ def _send_informational(store: Any, self: Any, status: int, headers: Any) -> Any
 # incoming-response
 
 
-def _in_status(store: Any, self: Any) -> int:
+def _in_status(store: Store, self: Any) -> int:
     return _incoming(store, self).status
 
 
-def _in_headers(store: Any, self: Any) -> Any:
+def _in_headers(store: Store, self: Any) -> Any:
     return current().table.push(_incoming(store, self).headers.view(), FIELDS)
 
 
-def _in_consume(store: Any, self: Any) -> Any:
+def _in_consume(store: Store, self: Any) -> Any:
     body = _incoming(store, self).consume()
     if body is None:
         return shapes.OWN_RESULT.err()
@@ -119,15 +120,15 @@ def _in_consume(store: Any, self: Any) -> Any:
 # future-incoming-response
 
 
-def _future(store: Any, handle: Any) -> FutureIncomingResponse:
+def _future(store: Store, handle: Any) -> FutureIncomingResponse:
     return current().table.get(store, handle, FutureIncomingResponse)
 
 
-def _future_subscribe(store: Any, self: Any) -> Any:
+def _future_subscribe(store: Store, self: Any) -> Any:
     return current().table.push(_future(store, self).subscribe(), POLLABLE)
 
 
-def _future_get(store: Any, self: Any) -> Any:
+def _future_get(store: Store, self: Any) -> Any:
     outcome = _future(store, self).get()
     payload_shape = shapes.RESPONSE_OUTER.shape
     if outcome is None:

@@ -22,6 +22,7 @@ from wasmtime.component import LinkerInstance
 
 from spin_py.host.linking import add_funcs, wasi
 from spin_py.host.state import RequestState, current
+from spin_py.host.table import Store
 from spin_py.outbound.send import outbound_for_request
 from spin_py.wasi.http import shapes
 from spin_py.wasi.http.body import BodyTarget
@@ -102,7 +103,7 @@ def outbound_for(state: RequestState) -> Outbound:
     return state.ext(_OutboundSlot, lambda: _OutboundSlot(_factory(state))).outbound
 
 
-def _handle(store: Any, request: Any, options: Any) -> Any:
+def _handle(store: Store, request: Any, options: Any) -> Any:
     state = current()
     outgoing = state.table.take(store, request, OutgoingRequest)
     opts = None if options is None else state.table.take(store, options, RequestOptions)

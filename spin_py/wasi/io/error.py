@@ -14,13 +14,13 @@ from wasmtime.component import LinkerInstance
 from spin_py.host.linking import add_funcs, add_resource, wasi
 from spin_py.host.state import current
 from spin_py.host.streams import IoError
-from spin_py.host.table import resource_kind
+from spin_py.host.table import Store, resource_kind
 
 INTERFACE = "wasi:io/error"
 ERROR = resource_kind(INTERFACE, "error")
 
 
-def to_debug_string(store: Any, this: Any) -> str:
+def to_debug_string(store: Store, this: Any) -> str:
     """`[method]error.to-debug-string`: the error's message, for humans."""
     return current().table.get(store, this, IoError).message
 

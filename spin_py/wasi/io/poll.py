@@ -15,25 +15,25 @@ from wasmtime.component import LinkerInstance
 from spin_py.host.linking import add_funcs, add_resource, wasi
 from spin_py.host.pollable import Pollable, block_on
 from spin_py.host.state import current
-from spin_py.host.table import HostTrap, resource_kind
+from spin_py.host.table import HostTrap, Store, resource_kind
 
 INTERFACE = "wasi:io/poll"
 POLLABLE = resource_kind(INTERFACE, "pollable")
 MAX_POLL_LIST = 2**32 - 1
 
 
-def ready(store: Any, this: Any) -> bool:
+def ready(store: Store, this: Any) -> bool:
     """`[method]pollable.ready`: whether the event has happened (never blocks)."""
     return current().table.get(store, this, Pollable).ready()
 
 
-def block(store: Any, this: Any) -> None:
+def block(store: Store, this: Any) -> None:
     """`[method]pollable.block`: wait until the pollable is ready."""
     state = current()
     block_on(state, [state.table.get(store, this, Pollable)])
 
 
-def poll(store: Any, pollables: list[Any]) -> list[int]:
+def poll(store: Store, pollables: list[Any]) -> list[int]:
     """`poll`: wait until at least one pollable is ready; the indexes of the ready ones."""
     state = current()
     targets = [state.table.get(store, handle, Pollable) for handle in pollables]

@@ -21,7 +21,7 @@ from wasmtime.component import LinkerInstance
 from spin_py.host.linking import HostFunc, add_funcs, add_resource, wasi
 from spin_py.host.state import RequestState, current
 from spin_py.host.streams import InputStream, OutputStream, StreamClosed, StreamFailed
-from spin_py.host.table import HostTrap, resource_kind
+from spin_py.host.table import HostTrap, Store, resource_kind
 from spin_py.host.wit import BYTES, INT, NONE, RESOURCE, ResultShape, result, variant
 from spin_py.wasi.io.error import ERROR
 from spin_py.wasi.io.poll import POLLABLE
@@ -51,12 +51,12 @@ def lower(shape: ResultShape, state: RequestState, op: Callable[[], Any]) -> Any
         return shape.err(state.table.push(failed.error, ERROR))
 
 
-def _input(store: Any, this: Any) -> tuple[RequestState, InputStream]:
+def _input(store: Store, this: Any) -> tuple[RequestState, InputStream]:
     state = current()
     return state, state.table.get(store, this, InputStream)
 
 
-def _output(store: Any, this: Any) -> tuple[RequestState, OutputStream]:
+def _output(store: Store, this: Any) -> tuple[RequestState, OutputStream]:
     state = current()
     return state, state.table.get(store, this, OutputStream)
 
@@ -72,13 +72,13 @@ def _limit_blocking_write(size: int) -> None:
 # -- input-stream --------------------------------------------------------------------------------
 
 
-def read(store: Any, this: Any, length: int) -> Any:
+def read(store: Store, this: Any, length: int) -> Any:
     """`[method]input-stream.read`: bytes available now, possibly none."""
     state, stream = _input(store, this)
     return lower(READ_RESULT, state, lambda: stream.read(min(length, MAX_READ)))
 
 
-def blocking_read(store: Any, this: Any, length: int) -> Any:
+def blocking_read(store: Store, this: Any, length: int) -> Any:
     """`[method]input-stream.blocking-read`: waits for at least one byte (unless len is 0)."""
     state, stream = _input(store, this)
     if length == 0:
@@ -86,13 +86,13 @@ def blocking_read(store: Any, this: Any, length: int) -> Any:
     return lower(READ_RESULT, state, lambda: stream.blocking_read(min(length, MAX_READ)))
 
 
-def skip(store: Any, this: Any, length: int) -> Any:
+def skip(store: Store, this: Any, length: int) -> Any:
     """`[method]input-stream.skip`: like `read`, returning the count only."""
     state, stream = _input(store, this)
     return lower(COUNT_RESULT, state, lambda: stream.skip(min(length, MAX_READ)))
 
 
-def blocking_skip(store: Any, this: Any, length: int) -> Any:
+def blocking_skip(store: Store, this: Any, length: int) -> Any:
     """`[method]input-stream.blocking-skip`: like `blocking-read`, returning the count only."""
     state, stream = _input(store, this)
     if length == 0:
@@ -100,7 +100,7 @@ def blocking_skip(store: Any, this: Any, length: int) -> Any:
     return lower(COUNT_RESULT, state, lambda: stream.blocking_skip(min(length, MAX_READ)))
 
 
-def input_subscribe(store: Any, this: Any) -> Any:
+def input_subscribe(store: Store, this: Any) -> Any:
     """`[method]input-stream.subscribe`: ready when data or the end is available."""
     state, stream = _input(store, this)
     return state.table.push(stream.subscribe(), POLLABLE)
@@ -109,64 +109,64 @@ def input_subscribe(store: Any, this: Any) -> Any:
 # -- output-stream -------------------------------------------------------------------------------
 
 
-def check_write(store: Any, this: Any) -> Any:
+def check_write(store: Store, this: Any) -> Any:
     """`[method]output-stream.check-write`: how many bytes the next write may carry."""
     state, stream = _output(store, this)
     return lower(COUNT_RESULT, state, stream.check_write)
 
 
-def write(store: Any, this: Any, contents: bytes) -> Any:
+def write(store: Store, this: Any, contents: bytes) -> Any:
     """`[method]output-stream.write`: within the last permit, else trap."""
     state, stream = _output(store, this)
     return lower(UNIT_RESULT, state, lambda: stream.write(contents))
 
 
-def blocking_write_and_flush(store: Any, this: Any, contents: bytes) -> Any:
+def blocking_write_and_flush(store: Store, this: Any, contents: bytes) -> Any:
     """`[method]output-stream.blocking-write-and-flush`: up to 4096 bytes, written and flushed."""
     state, stream = _output(store, this)
     _limit_blocking_write(len(contents))
     return lower(UNIT_RESULT, state, lambda: stream.blocking_write_and_flush(contents))
 
 
-def flush(store: Any, this: Any) -> Any:
+def flush(store: Store, this: Any) -> Any:
     """`[method]output-stream.flush`: start flushing; `check-write` is 0 until done."""
     state, stream = _output(store, this)
     return lower(UNIT_RESULT, state, stream.flush)
 
 
-def blocking_flush(store: Any, this: Any) -> Any:
+def blocking_flush(store: Store, this: Any) -> Any:
     """`[method]output-stream.blocking-flush`: flush and wait for it."""
     state, stream = _output(store, this)
     return lower(UNIT_RESULT, state, stream.blocking_flush)
 
 
-def output_subscribe(store: Any, this: Any) -> Any:
+def output_subscribe(store: Store, this: Any) -> Any:
     """`[method]output-stream.subscribe`: ready when writable again, or on error."""
     state, stream = _output(store, this)
     return state.table.push(stream.subscribe(), POLLABLE)
 
 
-def write_zeroes(store: Any, this: Any, length: int) -> Any:
+def write_zeroes(store: Store, this: Any, length: int) -> Any:
     """`[method]output-stream.write-zeroes`: like `write` of `len` zero bytes."""
     state, stream = _output(store, this)
     return lower(UNIT_RESULT, state, lambda: stream.write_zeroes(length))
 
 
-def blocking_write_zeroes_and_flush(store: Any, this: Any, length: int) -> Any:
+def blocking_write_zeroes_and_flush(store: Store, this: Any, length: int) -> Any:
     """`[method]output-stream.blocking-write-zeroes-and-flush`: up to 4096 zero bytes."""
     state, stream = _output(store, this)
     _limit_blocking_write(length)
     return lower(UNIT_RESULT, state, lambda: stream.blocking_write_zeroes_and_flush(length))
 
 
-def splice(store: Any, this: Any, src: Any, length: int) -> Any:
+def splice(store: Store, this: Any, src: Any, length: int) -> Any:
     """`[method]output-stream.splice`: move what `src` has now, within the permit."""
     state, stream = _output(store, this)
     source = state.table.get(store, src, InputStream)
     return lower(COUNT_RESULT, state, lambda: stream.splice(source, min(length, MAX_READ)))
 
 
-def blocking_splice(store: Any, this: Any, src: Any, length: int) -> Any:
+def blocking_splice(store: Store, this: Any, src: Any, length: int) -> Any:
     """`[method]output-stream.blocking-splice`: `splice` after waiting for both sides."""
     state, stream = _output(store, this)
     source = state.table.get(store, src, InputStream)
