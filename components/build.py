@@ -18,6 +18,11 @@ Standard output is one line, ``<status> <path>``: status ``built`` (cache miss),
 (cache hit) or ``source`` (a text component, nothing to build); the path is the component to
 load (the copy in ``build/``, ``--out``, or the ``.wat`` itself). Timing goes to stderr.
 
+The script needs componentize-py and spin-sdk (spin-py's ``build`` extra). Run by a Python that
+lacks them (``python3`` on a user's ``PATH``: ``spin-py build`` runs commands with the user's
+environment), it re-runs itself with the Python in ``SPIN_PY_PYTHON`` (which ``spin-py build``
+sets to the Python running spin-py), else with the project's ``.venv/bin/python``.
+
 Two componentize-py behaviours shape the build. A package on the Python path that carries a
 ``componentize-py.toml`` (spin-sdk does) brings its own WIT, which then replaces ``-d``; and
 when ``VIRTUAL_ENV`` is unset, componentize-py adds the site-packages of the ``python`` found on
@@ -83,6 +88,40 @@ RECIPES: dict[str, Recipe] = {
 
 class BuildError(Exception):
     """A component could not be built; the message says why."""
+
+
+TRIED_ENV_VAR = "SPIN_PY_BUILD_PYTHONS_TRIED"
+"""Pythons already re-run with (so a candidate without the tools is not tried twice)."""
+BUILD_MODULES = ("componentize_py", "spin_sdk")
+"""What a Python needs to run these build scripts."""
+
+
+def has_build_tools() -> bool:
+    """Whether this Python has componentize-py and spin-sdk."""
+    return all(importlib.util.find_spec(name) is not None for name in BUILD_MODULES)
+
+
+def build_python_candidates() -> list[Path]:
+    """Pythons that may have the build tools: ``$SPIN_PY_PYTHON``, the project's venv."""
+    found = [os.environ.get("SPIN_PY_PYTHON", ""), str(COMPONENTS_DIR.parent / ".venv/bin/python")]
+    return [Path(p) for p in found if p and Path(p).is_file()]
+
+
+def ensure_build_python(script: Path, argv: list[str]) -> None:
+    """Re-run ``script argv`` with a Python that has the build tools, if this one lacks them
+    (never returns then); return when this Python will do. Raises `BuildError` if none has."""
+    if has_build_tools():
+        return
+    tried = [p for p in os.environ.get(TRIED_ENV_VAR, "").split(os.pathsep) if p]
+    tried.append(str(Path(sys.executable).absolute()))
+    for python in build_python_candidates():
+        if str(python.absolute()) not in tried:
+            os.environ[TRIED_ENV_VAR] = os.pathsep.join(tried)
+            os.execv(python, [str(python), str(script), *argv])
+    raise BuildError(
+        f"componentize-py and spin-sdk are not installed in {sys.executable}: run `make setup`, "
+        "or run this script with the Python of spin-py's virtual environment"
+    )
 
 
 def cache_root() -> Path:
@@ -232,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
+        if RECIPES[args.name].wat is None:
+            ensure_build_python(Path(__file__), sys.argv[1:] if argv is None else argv)
         path, status = build(args.name, args.out, args.force)
     except BuildError as error:
         print(f"error: {error}", file=sys.stderr)

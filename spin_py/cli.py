@@ -35,6 +35,7 @@ from spin_py.config import (
 from spin_py.errors import SpinPyError
 from spin_py.manifest import load as load_manifest
 from spin_py.manifest import resolve_manifest_path
+from spin_py.manifest.select import retain_components
 from spin_py.platform.services import read_runtime_config
 from spin_py.runtime.compile_cache import default_cache_dir
 from spin_py.server.bridge import wasm_component_handler_factory
@@ -68,6 +69,32 @@ def _user_errors(command: Callable[P, R]) -> Callable[P, R]:
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT, stream=sys.stderr)
     logging.getLogger("spin_py").setLevel(logging.INFO)
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_LEVEL_ENV = "SPIN_PY_LOG_LEVEL"
+
+
+def _log_level_option(command: Callable[P, R]) -> Callable[P, R]:
+    """`--log-level` (env `SPIN_PY_LOG_LEVEL`): the level of spin-py's own log lines."""
+    return click.option(
+        "--log-level",
+        type=click.Choice(LOG_LEVELS, case_sensitive=False),
+        default="info",
+        show_default=True,
+        envvar=LOG_LEVEL_ENV,
+        help="Level of spin-py's log lines, in every worker (env SPIN_PY_LOG_LEVEL).",
+    )(command)
+
+
+def _set_log_level(level: str) -> None:
+    """Apply `--log-level` to spin-py's loggers, and export it so that every process spin-py
+    starts (workers, build commands) logs at the same level. Other libraries' loggers stay at
+    warning (at error with `--log-level error`)."""
+    value = getattr(logging, level.upper())
+    logging.getLogger("spin_py").setLevel(value)
+    logging.getLogger().setLevel(max(value, logging.WARNING))
+    os.environ[LOG_LEVEL_ENV] = level.lower()
 
 
 def _usable_cpus() -> int | None:
@@ -228,6 +255,7 @@ def _platform_settings(
     help="Worker processes sharing the port (default: the CPU count, at most 4).",
 )
 @_platform_options
+@_log_level_option
 @_user_errors
 def up(
     from_: str,
@@ -249,8 +277,10 @@ def up(
     sqlite_args: tuple[str, ...],
     runtime_config_file: Path | None,
     truncate_logs: bool,
+    log_level: str,
 ) -> None:
     """Serve the application until interrupted (SIGINT/SIGTERM)."""
+    _set_log_level(log_level)
     manifest_path = resolve_manifest_path(Path(from_)).absolute()
     platform = _platform_settings(runtime_config_file, variable_args, key_value_args, sqlite_args)
     runtime_config = platform.runtime_config
@@ -278,9 +308,10 @@ def up(
         platform=platform,
         otel_env=tuple((k, v) for k, v in os.environ.items() if k.startswith("OTEL_")),
     )
+    retain_components(load_manifest(manifest_path), component_ids)  # unknown ids fail first
     if config.build:
         run_build(BuildSettings(manifest_path, component_ids), environ=os.environ)
-    prepare_platform(load_manifest(manifest_path), config)
+    prepare_platform(retain_components(load_manifest(manifest_path), component_ids), config)
     serve_app(config, components=wasm_component_handler_factory(default_cache_dir(os.environ)))
 
 

@@ -198,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
+        script = Path(sys.argv[0]).absolute() if argv is None else Path(__file__)
+        shared.ensure_build_python(script, sys.argv[1:] if argv is None else argv)
         path, built = build(args.out, args.force)
     except BuildError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -20,6 +20,7 @@ from aiohttp import web
 from spin_py import __version__, manifest
 from spin_py.config import UpConfig
 from spin_py.manifest.model import App
+from spin_py.manifest.select import retain_components
 from spin_py.outbound.chaining import SelfOrigin
 from spin_py.routing import Router
 
@@ -49,7 +50,7 @@ def up(
     out: TextIO = sys.stdout,
 ) -> None:
     """Serve the app at `config.manifest_path` until SIGINT/SIGTERM; errors are `SpinPyError`s."""
-    app = manifest.load(config.manifest_path)
+    app = retain_components(manifest.load(config.manifest_path), config.component_ids)
     router = Router.build(app.triggers)
     if config.workers > 1:
         _up_workers(app, router, config, components, out)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.server_fixtures import SPIN_PY, run_spin_py
+
+REPO = Path(__file__).resolve().parents[2]
 
 HEADER = """\
 spin_manifest_version = 2
@@ -90,12 +95,66 @@ def test_unknown_component(tmp_path: Path) -> None:
     assert 'unknown component "nope"' in result.stderr
 
 
-def test_python_on_path_is_spin_pys_python(tmp_path: Path) -> None:
-    command = "\"python -c 'import sys; print(sys.prefix)'\""
+def test_commands_run_with_the_users_python_not_spin_pys(tmp_path: Path) -> None:
+    command = "\"python3 -c 'import sys; print(sys.prefix)'\""
     app = write_app(tmp_path, command, '"true"')
     result = run_spin_py("build", "-f", str(app), env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
-    assert f"[first] {sys.prefix}" in result.stdout.splitlines()
+    printed = [line for line in result.stdout.splitlines() if line.startswith("[first] ")]
+    assert printed and printed[0] != f"[first] {sys.prefix}"
+    assert "Note:" not in result.stdout
+
+
+def test_the_users_own_tool_wins_over_spin_pys(tmp_path: Path) -> None:
+    user_bin = tmp_path / "user-bin"
+    user_bin.mkdir()
+    tool = user_bin / "componentize-py"
+    tool.write_text("#!/bin/sh\necho user componentize-py 0.25.1\n")
+    tool.chmod(0o755)
+    app = write_app(tmp_path, '"componentize-py --version"', '"true"')
+    result = run_spin_py("build", "-f", str(app), env={"PATH": f"{user_bin}:/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert "[first] user componentize-py 0.25.1" in result.stdout.splitlines()
+    assert "Note:" not in result.stdout
+
+
+def test_spin_pys_tool_is_a_fallback_that_is_announced(tmp_path: Path) -> None:
+    app = write_app(tmp_path, '"componentize-py --version"', '"true"')
+    result = run_spin_py("build", "-f", str(app), env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    own = Path(sys.executable).with_name("componentize-py")
+    notes = [line for line in result.stdout.splitlines() if line.startswith("Note:")]
+    assert notes == [
+        f'Note: "componentize-py" is not on your PATH; component "first" is built with '
+        f"spin-py's own ({own}). Install it to use your version."
+    ]
+    assert any(line.startswith("[first] componentize-py") for line in result.stdout.splitlines())
+
+
+def test_a_command_not_found_fails_with_a_hint(tmp_path: Path) -> None:
+    app = write_app(tmp_path, '"no-such-tool-xyz --build"', '"true"')
+    result = run_spin_py("build", "-f", str(app), env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 1
+    assert "exit status 127 (command not found: is the tool installed and on your PATH?)" in (
+        result.stderr
+    )
+
+
+def test_commands_see_spin_pys_python_in_an_environment_variable(tmp_path: Path) -> None:
+    app = write_app(tmp_path, '"echo py=$SPIN_PY_PYTHON"', '"true"')
+    result = run_spin_py("build", "-f", str(app), env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert f"[first] py={sys.executable}" in result.stdout.splitlines()
+
+
+def test_each_component_build_reports_its_duration(tmp_path: Path) -> None:
+    app = write_app(tmp_path, '"true"', '"true"')
+    result = run_spin_py("build", "-f", str(app))
+    assert result.returncode == 0, result.stderr
+    finished = [line for line in result.stdout.splitlines() if line.startswith("Finished ")]
+    assert len(finished) == 3
+    assert finished[0].startswith('Finished building component "first" in ')
+    assert finished[0].endswith("s")
 
 
 def test_output_is_streamed_while_the_command_runs(tmp_path: Path) -> None:
@@ -124,3 +183,18 @@ def test_output_is_streamed_while_the_command_runs(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.parametrize("app", ["hello", "otel-demo"])
+def test_example_apps_build_without_spin_pys_venv_on_path(app: str, tmp_path: Path) -> None:
+    """The example manifests run `python3 components/.../build.py`: with a user's PATH whose
+    python3 lacks componentize-py, the script re-runs itself with `SPIN_PY_PYTHON`."""
+    user_bin = tmp_path / "bin"
+    user_bin.mkdir()
+    (user_bin / "python3").symlink_to(os.path.realpath(sys.executable))  # the base Python
+    manifest = REPO / "manifests" / app
+    env = {"PATH": f"{user_bin}:/usr/bin:/bin"}
+    result = run_spin_py("build", "-f", str(manifest), env=env, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Note:" not in result.stdout  # python3 is the user's own; no fallback was needed
+    assert result.stdout.splitlines()[-1] == "Finished building all components"
