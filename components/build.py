@@ -11,8 +11,8 @@ componentize-py and spin-sdk versions and this script's recipe version, so a bui
 when one of those changed. Writes go to a temporary file renamed into place, so concurrent
 builds of the same component are safe (the last rename wins; both results are identical).
 
-Text-format components (``tiny``) need no build: the ``.wat`` file is the source that hosts
-load, and this script only copies it when ``--out`` asks for a copy.
+Text-format components (``tiny``, ``wasip3``) need no build: the ``.wat`` file is the source
+that hosts load, and this script only copies it when ``--out`` asks for a copy.
 
 Standard output is one line, ``<status> <path>``: status ``built`` (cache miss), ``cached``
 (cache hit) or ``source`` (a text component, nothing to build); the path is the component to
@@ -76,6 +76,7 @@ RECIPES: dict[str, Recipe] = {
     "echo": Recipe(world="proxy"),
     "misbehave": Recipe(world="misbehave"),
     "tiny": Recipe(world="", wat="tiny.wat"),
+    "wasip3": Recipe(world="", wat="wasip3.wat"),
     "kv-counter": Recipe(world="spin-http", spin_sdk=True),
     "todo": Recipe(world="spin-http", spin_sdk=True),
     "config": Recipe(world="spin-http", spin_sdk=True),

@@ -7,6 +7,7 @@ One parser serves both manifest versions: v1 differs only in a few key names (`c
 from __future__ import annotations
 
 from collections.abc import Set
+from pathlib import PurePosixPath
 
 from spin_py.manifest.context import Context
 from spin_py.manifest.diagnostics import Invalid, KeyPath, quote
@@ -14,11 +15,17 @@ from spin_py.manifest.fields import Table, expect_str, type_error
 from spin_py.manifest.ids import kebab_error, lower_snake_error, snake_error
 from spin_py.manifest.model import BuildConfig, Component, FileMount, RemoteSource
 from spin_py.manifest.outbound import (
+    SKIPPED_ENTRIES,
     AllowedHostError,
     convert_allowed_http_hosts,
     parse_allowed_host,
 )
-from spin_py.manifest.templates import TemplateError, is_template, template_references
+from spin_py.manifest.templates import (
+    TemplateError,
+    is_template,
+    render_template,
+    template_references,
+)
 
 _COMMON_KEYS = (
     "source",
@@ -68,12 +75,12 @@ def parse_component(
         id=component_id,
         source=_source(table),
         description=table.opt_str("description"),
-        files=_files(table),
+        files=_files(ctx, table),
         exclude_files=table.str_list("exclude_files"),
         allowed_outbound_hosts=_outbound_hosts(ctx, table, v1=v1),
         key_value_stores=_labels(table, "key_value_stores"),
         sqlite_databases=_labels(table, "sqlite_databases"),
-        ai_models=_ai_models(table),
+        ai_models=table.str_list("ai_models"),  # any model name, as Spin accepts
         environment=table.str_table("environment"),
         variables=_variables(table, "config" if v1 else "variables", app_variables),
         build=_build(table),
@@ -115,14 +122,14 @@ def _source(table: Table) -> str | RemoteSource:
     return RemoteSource(url=url, digest=digest)
 
 
-def _files(table: Table) -> tuple[FileMount, ...]:
+def _files(ctx: Context, table: Table) -> tuple[FileMount, ...]:
     value = table.data.get("files", [])
     if not isinstance(value, list):
         raise type_error(table.at("files"), value, "an array")
-    return tuple(_file_mount((*table.at("files"), i), item) for i, item in enumerate(value))
+    return tuple(_file_mount(ctx, (*table.at("files"), i), item) for i, item in enumerate(value))
 
 
-def _file_mount(path: KeyPath, value: object) -> FileMount:
+def _file_mount(ctx: Context, path: KeyPath, value: object) -> FileMount:
     if isinstance(value, str):
         return FileMount(source=value)
     spec = Table.of(path, value, 'a glob or a table `{ source = "...", destination = "/..." }`')
@@ -133,14 +140,26 @@ def _file_mount(path: KeyPath, value: object) -> FileMount:
             spec.at("destination"),
             f"destination {quote(destination)} must be an absolute path (start with '/')",
         )
+    if PurePosixPath(destination).name in ("", "..") and (ctx.file.parent / source).is_file():
+        # One file is mounted as a file: the destination must name it (Spin refuses `/`).
+        raise Invalid(
+            spec.at("destination"),
+            f"{quote(destination)} is not a valid destination file name (the source "
+            f"{quote(source)} is a file: give the path it should have, e.g. "
+            f"{quote('/' + PurePosixPath(source).name)})",
+        )
     return FileMount(source=source, destination=destination)
 
 
 def _outbound_hosts(ctx: Context, table: Table, *, v1: bool) -> tuple[str, ...]:
+    """`allowed_outbound_hosts` plus converted `allowed_http_hosts`; every bad entry of both is
+    reported (`ctx.report`), not only the first."""
     hosts = table.str_list("allowed_outbound_hosts")
     for index, entry in enumerate(hosts):
-        _check_outbound_host((*table.at("allowed_outbound_hosts"), index), entry)
-    legacy = _http_hosts(table, allow_databases=v1 and not table.has("allowed_outbound_hosts"))
+        problem = _outbound_host_problem(ctx, entry)
+        if problem:
+            ctx.report(Invalid((*table.at("allowed_outbound_hosts"), index), problem))
+    legacy = _http_hosts(ctx, table, allow_databases=v1 and not table.has("allowed_outbound_hosts"))
     if legacy and not v1:
         ctx.warn(
             table.at("allowed_http_hosts"),
@@ -150,27 +169,52 @@ def _outbound_hosts(ctx: Context, table: Table, *, v1: bool) -> tuple[str, ...]:
     return (*hosts, *legacy)
 
 
-def _check_outbound_host(path: KeyPath, entry: str) -> None:
+def _outbound_host_problem(ctx: Context, entry: str) -> str | None:
+    """What is wrong with one `allowed_outbound_hosts` entry, or None.
+
+    A template is checked for syntax, and, when every variable it uses has a default, rendered
+    with the defaults and checked like a literal entry (an entry rendering to an empty string,
+    `http://` or `https://` is skipped at runtime, so it is fine).
+    """
     try:
-        if is_template(entry):
-            template_references(entry)
-        else:
+        if not is_template(entry):
             parse_allowed_host(entry)
+            return None
+        names = template_references(entry)
     except (AllowedHostError, TemplateError) as err:
-        raise Invalid(path, str(err)) from None
+        return str(err)
+    defaults = {name: ctx.variable_defaults.get(name) for name in names}
+    if any(value is None for value in defaults.values()):
+        return None  # a required (or undefined) variable: only known at runtime
+    rendered = render_template(entry, {k: v for k, v in defaults.items() if v is not None})
+    if rendered.strip() in SKIPPED_ENTRIES:
+        return None
+    try:
+        parse_allowed_host(rendered)
+    except AllowedHostError as err:
+        used = ", ".join(f"`{name}`" for name in dict.fromkeys(names))
+        return (
+            f"{quote(entry)} renders to {quote(rendered)} with the default of {used}, "
+            f"which is not a valid outbound host: {err}"
+        )
+    return None
 
 
-def _http_hosts(table: Table, *, allow_databases: bool) -> tuple[str, ...]:
-    """The `allowed_http_hosts` entries converted to `allowed_outbound_hosts` form."""
+def _http_hosts(ctx: Context, table: Table, *, allow_databases: bool) -> tuple[str, ...]:
+    """The `allowed_http_hosts` entries converted to `allowed_outbound_hosts` form (every bad
+    entry is reported)."""
     entries = table.str_list("allowed_http_hosts")
+    good = []
     for index, entry in enumerate(entries):
         try:
             convert_allowed_http_hosts([entry], allow_databases=False)
         except AllowedHostError as err:
-            raise Invalid((*table.at("allowed_http_hosts"), index), str(err)) from None
-    if not entries and not allow_databases:
+            ctx.report(Invalid((*table.at("allowed_http_hosts"), index), str(err)))
+        else:
+            good.append(entry)
+    if not good and not allow_databases:
         return ()
-    return tuple(convert_allowed_http_hosts(list(entries), allow_databases=allow_databases))
+    return tuple(convert_allowed_http_hosts(good, allow_databases=allow_databases))
 
 
 def _labels(table: Table, key: str) -> tuple[str, ...]:
@@ -183,17 +227,6 @@ def _labels(table: Table, key: str) -> tuple[str, ...]:
                 f"invalid label {quote(label)}: expected kebab-case or snake_case",
             )
     return labels
-
-
-def _ai_models(table: Table) -> tuple[str, ...]:
-    models = table.str_list("ai_models")
-    for index, model in enumerate(models):
-        problem = kebab_error(model)
-        if problem:
-            raise Invalid(
-                (*table.at("ai_models"), index), f"invalid model {quote(model)}: {problem}"
-            )
-    return models
 
 
 def _variables(table: Table, key: str, app_variables: Set[str]) -> tuple[tuple[str, str], ...]:

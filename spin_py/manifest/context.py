@@ -6,7 +6,7 @@ import logging
 from functools import cached_property
 from pathlib import Path
 
-from spin_py.manifest.diagnostics import KeyPath, format_path, located_message
+from spin_py.manifest.diagnostics import Invalid, KeyPath, format_path, located_message
 from spin_py.manifest.locate import Locator, Position
 
 logger = logging.getLogger("spin_py.manifest")
@@ -18,6 +18,16 @@ class Context:
     def __init__(self, file: Path, text: str) -> None:
         self.file = file
         self.text = text
+        self.variable_defaults: dict[str, str | None] = {}
+        """Application variables and their defaults (None: required), once `[variables]` is
+        parsed."""
+        self.problems: list[Invalid] = []
+        """Problems recorded with `report`, raised together by the loader at the end."""
+
+    def report(self, problem: Invalid) -> None:
+        """Record a problem and go on parsing: the loader reports every recorded problem (and
+        the one that stopped parsing, if any) in one error."""
+        self.problems.append(problem)
 
     @cached_property
     def locator(self) -> Locator:

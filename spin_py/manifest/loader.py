@@ -4,6 +4,9 @@ Every failure is a `ManifestError` in one format (see `diagnostics`), e.g.
 
     spin.toml:14:1: component.hello.allowed_outbound_hosts[1]: "ftp://x" ...
     spin.toml:3:7: invalid TOML: Expected '=' after a key in a key/value pair
+
+Parsing stops at the first problem, except for problems validators `report` and parsing goes
+on (every bad `allowed_outbound_hosts` entry): the error then has one such line per problem.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from spin_py.manifest.diagnostics import (
     Invalid,
     file_error,
     format_path,
+    located_message,
     manifest_error,
     quote,
 )
@@ -47,12 +51,26 @@ def load(path: Path) -> App:
     ctx = Context(file, text)
     try:
         if _version(doc) == 1:
-            return parse_v1(ctx, doc, file.absolute())
-        return parse_v2(ctx, doc, file.absolute())
+            app = parse_v1(ctx, doc, file.absolute())
+        else:
+            app = parse_v2(ctx, doc, file.absolute())
     except Invalid as err:
-        line, column = ctx.locate(err.path)
-        subject = format_path(err.path) or "manifest"
-        raise manifest_error(file, line, column, subject, err.message) from None
+        raise _problems_error(ctx, [*ctx.problems, err]) from None
+    if ctx.problems:
+        raise _problems_error(ctx, ctx.problems)
+    return app
+
+
+def _problems_error(ctx: Context, problems: list[Invalid]) -> ManifestError:
+    """One error for every problem, one line each in file order (same position: found order)."""
+    lines = []
+    for problem in problems:
+        line, column = ctx.locate(problem.path)
+        subject = format_path(problem.path) or "manifest"
+        message = located_message(ctx.file, line, column, subject, problem.message)
+        lines.append((line, column, message))
+    lines.sort(key=lambda item: item[:2])
+    return ManifestError("\n".join(message for _, _, message in lines))
 
 
 def _read(file: Path) -> str:

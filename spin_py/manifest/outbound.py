@@ -3,8 +3,9 @@
 An entry is `scheme://host[:port]`: scheme `*` or one scheme; host `*`, `*.domain`, `self`,
 `self.alt`, an IP address or CIDR block, or a domain name; port `*`, a number, or a range `a..b`
 (end exclusive). Without a port the scheme's well-known port applies, and schemes without one
-need an explicit port. Entries containing `{{ ... }}` are templates resolved at runtime: only their
-template syntax is checked here.
+need an explicit port. Entries containing `{{ ... }}` are templates resolved at runtime; an entry
+that resolves to one of `SKIPPED_ENTRIES` (empty, `http://`, `https://`) is skipped, so a variable
+can switch a host off.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ WELL_KNOWN_PORTS = {
 }
 
 HostKind = Literal["any", "subdomain", "self", "ip", "name"]
+
+SKIPPED_ENTRIES = frozenset({"", "http://", "https://"})
+"""Resolved entries that allow nothing and are skipped rather than refused."""
 
 _ALLOW_ALL = "insecure:allow-all"
 _FORMAT_HINT = (

@@ -29,6 +29,9 @@ _EXECUTORS: dict[str, tuple[_ExecutorType, tuple[str, ...]]] = {
     "wagi": ("wagi", ("argv", "entrypoint")),
 }
 """Executor types and the extra keys each accepts."""
+_WASIP3_EXECUTOR = "wasip3-unstable"
+"""Spin's executor for WASIp3 components, refused with its own message
+(docs/compatibility.md#wasip3-and-component-model-async)."""
 
 
 @dataclass
@@ -137,6 +140,14 @@ def parse_executor(table: Table) -> Executor | None:
     if spec is None:
         return None
     name = spec.req_str("type")
+    if name == _WASIP3_EXECUTOR:
+        raise Invalid(
+            spec.at("type"),
+            f"executor {quote(name)} runs WASIp3 (`wasi:http@0.3`) components, which spin-py "
+            "cannot host: spin-py hosts `wasi:http@0.2.x` components. Remove the executor and "
+            "build the component for `wasi:http@0.2.x` (for Python: the Spin SDK 3.x, "
+            "`spin-sdk==3.4.1`, with componentize-py 0.17.x)",
+        )
     if name not in _EXECUTORS:
         raise Invalid(
             spec.at("type"), f"unknown variant `{name}`, expected one of `spin`, `http`, `wagi`"

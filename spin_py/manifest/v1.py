@@ -42,6 +42,7 @@ def parse_v1(ctx: Context, doc: dict[str, object], manifest_path: Path) -> App:
     _check_trigger(ctx, Table.of(root.at("trigger"), root.required("trigger")))
     variables = parse_variables(root)
     names = {v.name for v in variables}
+    ctx.variable_defaults = {v.name: v.default for v in variables}
     components: dict[str, Component] = {}
     triggers: list[HttpTrigger] = []
     entries = root.data.get("component", [])

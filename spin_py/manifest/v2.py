@@ -24,6 +24,7 @@ def parse_v2(ctx: Context, doc: dict[str, object], manifest_path: Path) -> App:
     _check_application(ctx, application)
     variables = parse_variables(root)
     names = {v.name for v in variables}
+    ctx.variable_defaults = {v.name: v.default for v in variables}
     components = _components(ctx, root.table("component"), names)
     triggers = _triggers(ctx, root, components, names)
     return App(

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import yarl
 
 from spin_py.manifest.outbound import (
+    SKIPPED_ENTRIES,
     WELL_KNOWN_PORTS,
     AllowedHost,
     AllowedHostError,
@@ -51,7 +52,6 @@ __all__ = [
 ]
 
 SELF_ALT_HOST = "self.alt"
-_SKIPPED_ENTRIES = frozenset({"", "http://", "https://"})
 _SELF_SCHEMES = (None, "http", "https")
 
 TemplateResolver = Callable[[str], str]
@@ -85,7 +85,7 @@ class OutboundPolicy:
         rules: list[AllowedHost] = []
         for entry in entries:
             text = _resolve(entry, resolve_template).strip()
-            if text not in _SKIPPED_ENTRIES:
+            if text not in SKIPPED_ENTRIES:
                 rules.append(parse_allowed_host(text))
         return cls(tuple(rules))
 

@@ -1,9 +1,9 @@
 """Loading an app's components at startup: compile (through the cache), detect, link-check.
 
 Everything that can fail about a component fails here, once, with a `ComponentLoadError` that
-names the component: a missing or unreadable source, a remote source, a core module, invalid
-wasm, no supported handler export, an import nothing defines, an initial memory above
-`--max-instance-memory`. Requests then only instantiate.
+names the component: a missing or unreadable source, a remote source, a core module, a WASIp3
+(component-model async) component, invalid wasm, no supported handler export, an import nothing
+defines, an initial memory above `--max-instance-memory`. Requests then only instantiate.
 """
 
 from __future__ import annotations
@@ -27,6 +27,14 @@ HANDLER_INTERFACE = "wasi:http/incoming-handler"
 HANDLER_FUNC = "handle"
 _HANDLER_EXPORT = re.compile(r"^wasi:http/incoming-handler@0\.2\.\d+$")
 _CORE_MODULE_VERSION = b"\x01\x00\x00\x00"
+_ASYNC_FEATURE = re.compile(r"requires? the component model (async|error-context) feature")
+_WASIP3_HANDLER = b"wasi:http/handler@0.3"
+WASIP3_ADVICE = (
+    "spin-py hosts `wasi:http@0.2.x` components: build this one for `wasi:http@0.2.x` "
+    "(for Python: the Spin SDK 3.x, `spin-sdk==3.4.1`, with componentize-py 0.17.x)"
+)
+"""What to do about a WASIp3 (`wasi:http@0.3`) component
+(docs/compatibility.md#wasip3-and-component-model-async)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,6 +135,8 @@ def _compile(cache: CompileCache, component_id: str, path: Path) -> Component:
     try:
         return cache.load(path, component_id)
     except wasmtime.WasmtimeError as err:
+        if _ASYNC_FEATURE.search(str(err)):
+            raise ComponentLoadError(_wasip3_message(component_id, path, err)) from err
         raise ComponentLoadError(
             f'component "{component_id}": {path} is not a valid component: {_first_line(err)}'
         ) from err
@@ -134,6 +144,22 @@ def _compile(cache: CompileCache, component_id: str, path: Path) -> Component:
         raise ComponentLoadError(
             f'component "{component_id}": cannot read source {path}: {err}'
         ) from err
+
+
+def _wasip3_message(component_id: str, path: Path, err: BaseException) -> str:
+    """Why a component using component-model async (WASIp3) cannot run, and what to do."""
+    try:
+        exports_p3 = _WASIP3_HANDLER in path.read_bytes()
+    except OSError:
+        exports_p3 = False
+    what = "a WASIp3 (`wasi:http@0.3`) component" if exports_p3 else "a WASIp3 component"
+    lines = (line.strip() for line in str(err).splitlines())
+    detail = next((line for line in lines if _ASYNC_FEATURE.search(line)), "")
+    detail = re.sub(r"\s*\(at offset 0x[0-9a-f]+\)$", "", detail)
+    return (
+        f'component "{component_id}": {path} is {what}: it uses component-model async '
+        f"({detail}), which wasmtime-py, and so spin-py, cannot host. {WASIP3_ADVICE}"
+    )
 
 
 def detect_handler(engine: wasmtime.Engine, component: Component, component_id: str) -> str:
