@@ -38,6 +38,11 @@ from spin_py.manifest import resolve_manifest_path
 from spin_py.manifest.select import retain_components
 from spin_py.platform.services import read_runtime_config
 from spin_py.runtime.compile_cache import default_cache_dir
+from spin_py.runtime.scheduler import (
+    DEFAULT_MAX_CONCURRENT,
+    DEFAULT_RUNNING_GUESTS,
+    DEFAULT_STUCK_AFTER,
+)
 from spin_py.server.bridge import wasm_component_handler_factory
 from spin_py.server.platform_setup import prepare_platform
 from spin_py.server.up import up as serve_app
@@ -254,6 +259,29 @@ def _platform_settings(
     metavar="N",
     help="Worker processes sharing the port (default: the CPU count, at most 4).",
 )
+@click.option(
+    "--max-concurrent-requests",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_CONCURRENT,
+    show_default=True,
+    metavar="N",
+    help="Requests each worker runs at once; one more is answered 503 with Retry-After.",
+)
+@click.option(
+    "--running-guests",
+    type=click.IntRange(min=1),
+    default=DEFAULT_RUNNING_GUESTS,
+    show_default=True,
+    metavar="N",
+    help="Guests of a worker executing at once (guests waiting on I/O do not count).",
+)
+@click.option(
+    "--stuck-after",
+    default=f"{DEFAULT_STUCK_AFTER:g}s",
+    show_default=True,
+    metavar="DURATION",
+    help="A request running longer counts as stuck: health answers 503 when all are stuck.",
+)
 @_platform_options
 @_log_level_option
 @_user_errors
@@ -272,6 +300,9 @@ def up(
     follow: tuple[str, ...],
     quiet: bool,
     workers: int | None,
+    max_concurrent_requests: int,
+    running_guests: int,
+    stuck_after: str,
     variable_args: tuple[str, ...],
     key_value_args: tuple[str, ...],
     sqlite_args: tuple[str, ...],
@@ -304,6 +335,9 @@ def up(
         follow=follow,
         quiet=quiet,
         workers=workers if workers is not None else default_workers(_usable_cpus()),
+        max_concurrent_requests=max_concurrent_requests,
+        running_guests=running_guests,
+        stuck_after=parse_duration(stuck_after),
         truncate_logs=truncate_logs,
         platform=platform,
         otel_env=tuple((k, v) for k, v in os.environ.items() if k.startswith("OTEL_")),

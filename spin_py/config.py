@@ -14,6 +14,11 @@ from typing import Literal
 
 from spin_py.errors import ConfigError
 from spin_py.platform.runtime_config import RuntimeConfig
+from spin_py.runtime.scheduler import (
+    DEFAULT_MAX_CONCURRENT,
+    DEFAULT_RUNNING_GUESTS,
+    DEFAULT_STUCK_AFTER,
+)
 
 OutputFormat = Literal["plain", "json"]
 
@@ -93,6 +98,15 @@ class UpConfig:
     workers: int = 1
     """`--workers`: serving processes; 1 serves in this process, more fork a supervisor's
     workers sharing the socket (`spin_py.server.supervisor`)."""
+    max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT
+    """`--max-concurrent-requests`: guest calls in flight per worker process; one more is
+    answered 503 at once (`spin_py.server.overload`)."""
+    running_guests: int = DEFAULT_RUNNING_GUESTS
+    """`--running-guests`: guest calls of a worker executing at once; the others wait in the
+    host or for their turn (`spin_py.runtime.scheduler`)."""
+    stuck_after: float = DEFAULT_STUCK_AFTER
+    """`--stuck-after`: a guest call running longer counts as stuck; health answers 503 when
+    every request slot of the process is held by a stuck call."""
 
     @property
     def resolved_state_dir(self) -> Path:

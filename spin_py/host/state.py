@@ -8,6 +8,10 @@ extension on first use. No module-level dicts keyed by request.
 Blocking host calls wait on `state.wakeup` (a condition variable): whatever may make a pollable
 ready (the event loop delivering body bytes, a timer) calls `state.notify()`. Waits end at the
 request deadline (or on `cancel()`) with `DeadlineExceeded`, a `HostTrap`.
+
+While a guest waits it gives up its running permit: `state.gate` (a `RunGate`, set by the
+Invoker; see `spin_py.runtime.scheduler`) is paused for every wait that blocks, and for host
+calls that block outside `wait_until` (`with state.blocking():`, e.g. a Redis round trip).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from spin_py.host.context import ComponentContext
 from spin_py.host.table import DeadlineExceeded, HostTrap, ResourceTable
@@ -30,6 +34,19 @@ _CURRENT: ContextVar[RequestState] = ContextVar("spin_py_request_state")
 
 MAX_WAIT = 3600.0
 """Longest single condition wait (a guest may poll a timer centuries away); waits re-check."""
+
+
+class RunGate(Protocol):
+    """A guest call's hold on a running permit (`spin_py.runtime.scheduler.GuestTurn`)."""
+
+    def pause(self) -> None:
+        """The guest starts waiting: let another guest run."""
+
+    def resume(self) -> None:
+        """The wait is over: block until this guest may run again."""
+
+    def check_in(self) -> None:
+        """A periodic check from running wasm: yield to waiting guests, if any."""
 
 
 @dataclass
@@ -44,6 +61,8 @@ class RequestState:
     wakeup: threading.Condition = field(default_factory=threading.Condition)
     cancelled: bool = False
     """Set by `cancel()`: nobody waits for this request any more (e.g. the client left)."""
+    gate: RunGate | None = None
+    """The running permit, paused while blocked (None: run without one)."""
     _ext: dict[type, Any] = field(default_factory=dict)
 
     def ext(self, cls: type[E], factory: Callable[[], E] | None = None) -> E:
@@ -80,22 +99,50 @@ class RequestState:
         """Block the guest thread until `ready()` is true or `until` (monotonic) passes.
 
         Returns `ready()`'s last value. Raises `DeadlineExceeded` (a `HostTrap`) when the
-        request deadline passes or the request is cancelled.
+        request deadline passes or the request is cancelled. The running permit is given up
+        for the wait (only if it has to wait) and taken back before returning.
         """
+        gate = self.gate
         with self.wakeup:
-            while True:
-                if ready():
-                    return True
-                now = time.monotonic()
-                if self.deadline is not None and now >= self.deadline:
-                    if self.cancelled:
-                        raise DeadlineExceeded("request cancelled while blocked in a host call")
-                    raise DeadlineExceeded("request deadline exceeded while blocked in a host call")
-                if until is not None and now >= until:
-                    return False
-                limits = [t for t in (until, self.deadline) if t is not None]
-                timeout = min(min(limits) - now, MAX_WAIT) if limits else None
-                self.wakeup.wait(timeout)
+            if ready():
+                return True
+            if gate is None:
+                return self._wait_locked(ready, until)
+        gate.pause()
+        try:
+            with self.wakeup:
+                return self._wait_locked(ready, until)
+        finally:
+            gate.resume()  # outside the condition's lock: `notify` callers never wait on it
+
+    def _wait_locked(self, ready: Callable[[], bool], until: float | None) -> bool:
+        while True:
+            if ready():
+                return True
+            now = time.monotonic()
+            if self.deadline is not None and now >= self.deadline:
+                if self.cancelled:
+                    raise DeadlineExceeded("request cancelled while blocked in a host call")
+                raise DeadlineExceeded("request deadline exceeded while blocked in a host call")
+            if until is not None and now >= until:
+                return False
+            limits = [t for t in (until, self.deadline) if t is not None]
+            timeout = min(min(limits) - now, MAX_WAIT) if limits else None
+            self.wakeup.wait(timeout)
+
+    @contextlib.contextmanager
+    def blocking(self) -> Iterator[None]:
+        """For a host call that blocks outside `wait_until` (network I/O, a lock another
+        process holds): the running permit is given up for the block."""
+        gate = self.gate
+        if gate is None:
+            yield
+            return
+        gate.pause()
+        try:
+            yield
+        finally:
+            gate.resume()
 
     def run_coroutine(self, coro: Any) -> Any:
         """Run `coro` on the event loop from the guest thread and wait for its result."""

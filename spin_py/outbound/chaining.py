@@ -17,6 +17,7 @@ the listener is reachable from this host.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -113,9 +114,65 @@ class SelfOrigin:
         host = self.connect_host
         return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
 
+    def reaches(self, host: str | None, port: int | None) -> bool:
+        """Whether connecting to `host:port` reaches this listener, however the address is
+        spelled: `127.1`, `0x7f000001`, `2130706433`, `0177.0.0.1` (the forms the resolver
+        accepts for 127.0.0.1), `[::ffff:127.0.0.1]`, `localhost`, or the unspecified address
+        of the bound family (which connects to this host)."""
+        if port != self.port or not host:
+            return False
+        address = parse_address(host)
+        if address is None:
+            return host.lower().rstrip(".") == self.host.lower()
+        try:
+            bound = ipaddress.ip_address(self.host)
+        except ValueError:
+            return False
+        bound = _unmapped(bound)
+        if address.version != bound.version and not _is_localhost_name(host):
+            return bound.is_unspecified and bound.version == 6 and address.is_loopback
+        if bound.is_unspecified:
+            return address.is_loopback or address.is_unspecified
+        if _is_localhost_name(host):
+            return bound.is_loopback
+        return address == bound or address.is_unspecified
+
     def url(self, path_with_query: str | None) -> yarl.URL:
         """The absolute URL a self request for `path_with_query` is sent to."""
         path = path_with_query or "/"
         if not path.startswith("/"):
             path = "/" + path
         return yarl.URL(f"{self.scheme}://{self.authority}{path}", encoded=True)
+
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def parse_address(host: str) -> Address | None:
+    """The IP address a URL host names without a DNS lookup, in any spelling the system
+    resolver accepts (`inet_aton` forms for IPv4, IPv4-mapped IPv6 unmapped); `localhost`
+    names the IPv4 loopback. None for any other name."""
+    name = host.strip("[]").rstrip(".").lower()
+    if _is_localhost_name(name):
+        return ipaddress.IPv4Address("127.0.0.1")
+    try:
+        return _unmapped(ipaddress.ip_address(name))
+    except ValueError:
+        pass
+    if not name or not all(part for part in name.split(".")):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(name))
+    except OSError:
+        return None
+
+
+def _unmapped(address: Address) -> Address:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _is_localhost_name(host: str) -> bool:
+    name = host.strip("[]").rstrip(".").lower()
+    return name == "localhost" or name.endswith(".localhost")

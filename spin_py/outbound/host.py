@@ -126,14 +126,10 @@ class OutboundHost:
         return header_value is not None and hmac.compare_digest(header_value, self.self_token)
 
     def is_own_address(self, url: yarl.URL) -> bool:
-        """True when an absolute URL names the address the server is bound to."""
+        """True when an absolute URL names the address the server is bound to, in any
+        spelling (see `SelfOrigin.reaches`)."""
         origin = self.origin
-        if origin is None or url.port != origin.port:
-            return False
-        hosts = {origin.host, origin.connect_host}
-        if origin.connect_host in ("127.0.0.1", "::1"):
-            hosts.add("localhost")
-        return (url.host or "").lower() in hosts
+        return origin is not None and origin.reaches(url.raw_host, url.port)
 
     async def aclose(self) -> None:
         """Close the client's pooled connections (server shutdown)."""

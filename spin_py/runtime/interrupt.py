@@ -10,8 +10,11 @@ At each check the guest is stopped when
 - its `Interrupter` was interrupted (the server is shutting down): the call traps with
   `INTERRUPTED_MESSAGE`;
 - the request's deadline passed (`RequestState.deadline`: the request timeout, or now once
-  `RequestState.cancel()` ran): the call traps with `DEADLINE_MESSAGE`;
-otherwise it runs for another slice, never past the deadline. The request reached by the
+  `RequestState.cancel()` ran): the call traps with `DEADLINE_MESSAGE` (`CANCELLED_MESSAGE`
+  when the request was cancelled, e.g. its client went away);
+otherwise it hands its running permit to the guests waiting for one, if any (FIFO, see
+`spin_py.runtime.scheduler`: a guest spinning in pure wasm cannot starve the others of its
+process), then runs for another slice, never past the deadline. The request reached by the
 callback is the one bound in the calling thread (`spin_py.host.state.current`): the
 callback runs in the guest's own thread, in the middle of its wasm code.
 
@@ -40,6 +43,7 @@ SLICE_TICKS = 10
 SLICE_SECONDS = SLICE_TICKS * TICK_SECONDS
 
 DEADLINE_MESSAGE = "spin-py: the guest ran past its request deadline"
+CANCELLED_MESSAGE = "spin-py: the guest was stopped because its request was cancelled"
 INTERRUPTED_MESSAGE = "spin-py: the guest was interrupted because the server is shutting down"
 
 _CONTINUE = 0
@@ -121,12 +125,22 @@ class Interrupter:
         return 0
 
     def _verdict(self) -> tuple[str | None, int]:
+        state = _current_state()
+        stop = self._stop_reason(state)
+        if stop is None and state is not None and state.gate is not None:
+            state.gate.check_in()  # may wait while the other guests take their turns
+            stop = self._stop_reason(state)
+        if stop is not None:
+            return stop, 0
+        return None, next_slice(state.deadline if state is not None else None)
+
+    def _stop_reason(self, state: RequestState | None) -> str | None:
         if self._interrupted.is_set():
-            return INTERRUPTED_MESSAGE, 0
-        deadline = _current_deadline()
+            return INTERRUPTED_MESSAGE
+        deadline = state.deadline if state is not None else None
         if deadline is not None and time.monotonic() >= deadline:
-            return DEADLINE_MESSAGE, 0
-        return None, next_slice(deadline)
+            return CANCELLED_MESSAGE if state is not None and state.cancelled else DEADLINE_MESSAGE
+        return None
 
 
 def next_slice(deadline: float | None) -> int:
@@ -136,8 +150,8 @@ def next_slice(deadline: float | None) -> int:
     return min(SLICE_TICKS, deadline_ticks(max(0.0, deadline - time.monotonic())))
 
 
-def _current_deadline() -> float | None:
+def _current_state() -> RequestState | None:
     try:
-        return current().deadline
+        return current()
     except HostTrap:  # a Store armed outside a request: no deadline of its own
         return None

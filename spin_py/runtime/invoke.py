@@ -1,10 +1,13 @@
 """Running one guest call per request: fresh Store and instance, in a worker thread.
 
-`Invoker.invoke` is awaited on the event loop; the guest runs in a worker thread (one by
-default: scale with processes, not threads), never on the loop. Per call, inside
-`bind(state)`: a new Store with the memory cap and an epoch deadline, instantiation through the
-shared linker, the handler called by its precomputed export index, `post_return`, then the
-request's leftover host objects are closed and the Store is released.
+`Invoker.invoke` is awaited on the event loop; the guest runs in a guest thread, never on the
+loop. Up to `Limits.max_concurrent_requests` calls are in flight, each in its own thread, and
+`Limits.running_guests` of them run at a time: a call holds a running permit while it runs
+and gives it up while it waits in the host (see `spin_py.runtime.scheduler`). The server takes
+a slot with `admit()` before it starts a call and answers 503 when there is none. Per call,
+inside `bind(state)`: a new Store with the memory cap and an epoch deadline, instantiation
+through the shared linker, the handler called by its precomputed export index, `post_return`,
+then the request's leftover host objects are closed and the Store is released.
 
 Every way a call can end becomes an `Outcome`: ok, trap (message and guest backtrace), timeout
 (epoch interrupt, or a host wait passing the deadline), exit (`wasi:cli/exit`), out-of-memory
@@ -32,8 +35,21 @@ from spin_py.host.state import RequestState, bind
 from spin_py.host.table import DeadlineExceeded, GuestExit, HostTrap
 from spin_py.runtime.composition import shared_linker
 from spin_py.runtime.engine import EpochTicker, ensure_ticker, get_engine
-from spin_py.runtime.interrupt import DEADLINE_MESSAGE, INTERRUPTED_MESSAGE, Interrupter
+from spin_py.runtime.interrupt import (
+    CANCELLED_MESSAGE,
+    DEADLINE_MESSAGE,
+    INTERRUPTED_MESSAGE,
+    Interrupter,
+)
 from spin_py.runtime.loader import LoadedComponent
+from spin_py.runtime.scheduler import (
+    DEFAULT_MAX_CONCURRENT,
+    DEFAULT_RUNNING_GUESTS,
+    GuestTurn,
+    RequestSlots,
+    RunPermits,
+    Slot,
+)
 from spin_py.telemetry.execute import execute_span_for, record_trap
 
 log = logging.getLogger("spin_py.runtime")
@@ -82,12 +98,17 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-request limits from the CLI (`--request-timeout`, `--max-instance-memory`)."""
+    """Limits from the CLI: per request (`--request-timeout`, `--max-instance-memory`) and per
+    process (`--max-concurrent-requests`, `--running-guests`)."""
 
     request_timeout: float | None = None
     """Seconds a request may run (None: no limit)."""
     max_instance_memory: int | None = None
     """Bytes of linear memory one instance may use (None: no limit)."""
+    max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT
+    """Guest calls in flight at once; the server refuses more with 503."""
+    running_guests: int = DEFAULT_RUNNING_GUESTS
+    """Guest calls executing (holding a running permit) at once."""
 
 
 class Invoker:
@@ -98,12 +119,15 @@ class Invoker:
         engine: wasmtime.Engine | None = None,
         linker: Linker | None = None,
         limits: Limits | None = None,
-        workers: int = 1,
     ) -> None:
         self._engine = engine if engine is not None else get_engine()
         self._linker = linker if linker is not None else shared_linker(self._engine)
         self.limits = limits if limits is not None else Limits()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spin-py-guest")
+        self.slots = RequestSlots(self.limits.max_concurrent_requests)
+        self._permits = RunPermits(self.limits.running_guests)
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.limits.max_concurrent_requests, thread_name_prefix="spin-py-guest"
+        )
         self._interrupter = Interrupter()
         self._own_ticker: EpochTicker | None = None
         if self._engine is get_engine():
@@ -112,6 +136,11 @@ class Invoker:
             self._own_ticker = EpochTicker(self._engine)
             self._own_ticker.start()
 
+    def admit(self) -> Slot | None:
+        """A slot for one more call, or None when `max_concurrent_requests` are in flight
+        (on the loop, before starting the call; never waits)."""
+        return self.slots.enter()
+
     async def invoke(
         self,
         loaded: LoadedComponent,
@@ -119,34 +148,56 @@ class Invoker:
         make_args: MakeArgs,
         *,
         nested: bool = False,
+        slot: Slot | None = None,
     ) -> Outcome:
-        """Run `loaded`'s handler with `make_args(state)` in a worker thread.
+        """Run `loaded`'s handler with `make_args(state)` in a guest thread.
 
+        `slot` is the one `admit()` gave; without it the call takes one even past the limit.
         `nested=True` is for a call made while another guest call of this process waits for
-        it (service chaining): it gets a thread of its own, so it cannot queue behind its
-        caller. If the awaiting task is cancelled, the request is cancelled (blocked host
-        calls end) and the cancellation propagates.
+        it (a self request, service chaining): it gets a thread of its own, so it cannot queue
+        behind its caller. If the awaiting task is cancelled, the request is cancelled (blocked
+        host calls end at once, wasm at its next epoch check) and the cancellation propagates;
+        the slot stays held until the guest thread is done.
         """
+        held = slot if slot is not None else self.slots.enter(force=True)
+        assert held is not None
         loop = asyncio.get_running_loop()
         if nested:
-            future = _run_in_new_thread(loop, lambda: self.run(loaded, state, make_args))
+            future = _run_in_new_thread(loop, lambda: self.run(loaded, state, make_args, held))
         else:
-            future = loop.run_in_executor(self._pool, self.run, loaded, state, make_args)
+            future = loop.run_in_executor(self._pool, self.run, loaded, state, make_args, held)
+        future.add_done_callback(lambda _f: held.leave())  # also if it never ran
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
             state.cancel()
             raise
 
-    def run(self, loaded: LoadedComponent, state: RequestState, make_args: MakeArgs) -> Outcome:
-        """Run the call in the current thread (what `invoke` does in the worker)."""
+    def run(
+        self,
+        loaded: LoadedComponent,
+        state: RequestState,
+        make_args: MakeArgs,
+        slot: Slot | None = None,
+    ) -> Outcome:
+        """Run the call in the current thread (what `invoke` does in the guest thread),
+        holding a running permit except while it waits; frees `slot` at the end."""
         started = time.monotonic()
-        if state.cancelled:  # cancelled while queued for a worker: nobody waits for it
-            return Outcome(OutcomeKind.CANCELLED, "request cancelled before it started")
-        with self._interrupter.track(state):
-            if self._interrupter.interrupted:
-                return Outcome(OutcomeKind.CANCELLED, "the server is shutting down")
-            outcome = self._run_bound(loaded, state, make_args)
+        turn = GuestTurn(self._permits)
+        try:
+            if state.cancelled:  # cancelled before it started: nobody waits for it
+                return Outcome(OutcomeKind.CANCELLED, "request cancelled before it started")
+            turn.take()
+            state.gate = turn
+            with self._interrupter.track(state):
+                if self._interrupter.interrupted:
+                    return Outcome(OutcomeKind.CANCELLED, "the server is shutting down")
+                outcome = self._run_bound(loaded, state, make_args)
+        finally:
+            state.gate = None
+            turn.give_back()
+            if slot is not None:
+                slot.leave()
         outcome = dataclasses.replace(outcome, elapsed=time.monotonic() - started)
         report(loaded.id, outcome, self.limits)
         return outcome
@@ -296,7 +347,7 @@ def classify_call_error(err: BaseException, state: RequestState) -> Outcome:
     if isinstance(err, wasmtime.WasmtimeError):
         message, backtrace = split_wasmtime_error(str(err))
         kind = OutcomeKind.TRAP
-        if INTERRUPTED_MESSAGE in message:
+        if INTERRUPTED_MESSAGE in message or CANCELLED_MESSAGE in message:
             kind = OutcomeKind.CANCELLED
         elif "wasm trap: interrupt" in message or DEADLINE_MESSAGE in message:
             kind = _timeout_kind(state)

@@ -16,6 +16,9 @@ of the call:
   here (`guest failed to produce a response prior to returning`).
 - the guest set `err(error-code)`: `500` with an empty body and one error log line.
 
+When every request slot of the process is taken (`--max-concurrent-requests`), the request is
+answered `503` with `Retry-After` at once (`spin_py.server.overload`); nothing queues.
+
 spin-py adds no header of its own (see `spin_py.server.responses`). Starting the call and
 waiting for the head and the end of the body is `Execution` (`spin_py.server.execution`),
 shared with service-chained requests (`spin_py.server.chaining`), which hand the body to the
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,11 +46,13 @@ from spin_py.routing import RouteMatch
 from spin_py.runtime.engine import get_engine
 from spin_py.runtime.invoke import Invoker, Limits, Outcome
 from spin_py.runtime.loader import LoadedComponent, load_components
+from spin_py.runtime.scheduler import DEFAULT_STUCK_AFTER
 from spin_py.server.chaining import InProcessChaining
 from spin_py.server.component import ComponentHandler, ComponentHandlerFactory
 from spin_py.server.exchange import Head
 from spin_py.server.execution import NO_RESPONSE, Execution, body_forbidden, drain
 from spin_py.server.inbound import incoming_request
+from spin_py.server.overload import OverloadResponder
 from spin_py.server.platform_setup import open_services
 from spin_py.server.responses import make_response, make_stream_response
 from spin_py.telemetry import prepare_execute_from_request
@@ -82,11 +88,14 @@ class WasmComponentHandler:
         on_close: Callable[[], None] | None = None,
         *,
         client: OutboundClient | None = None,
+        stuck_after: float = DEFAULT_STUCK_AFTER,
     ) -> None:
         self._components = components
         self._invoker = invoker
+        self._stuck_after = stuck_after
         self._on_close = on_close
         self._calls: set[asyncio.Task[Outcome]] = set()
+        self._overload = OverloadResponder(invoker.limits.max_concurrent_requests)
         chaining = InProcessChaining(invoker, components, self._calls)
         self._outbound = OutboundHost(client, chaining, chaining.targets)
         self._outbound.attach(loaded.context for loaded in components.values())
@@ -102,11 +111,16 @@ class WasmComponentHandler:
         if loaded is None:
             log.error('component "%s" is not loaded', component_id)
             return make_response(500)
+        nested = self._outbound.is_self_request(request.headers.get(SELF_REQUEST_HEADER))
+        slot = self._invoker.slots.enter(force=nested)
+        if slot is None:
+            return self._overload.refuse(request)
         state = RequestState(loaded.context, asyncio.get_running_loop())
         prepare_execute_from_request(state, request)
-        nested = self._outbound.is_self_request(request.headers.get(SELF_REQUEST_HEADER))
         guest_request = incoming_request(request, match, state)
-        execution = Execution.start(self._invoker, loaded, state, guest_request, nested=nested)
+        execution = Execution.start(
+            self._invoker, loaded, state, guest_request, nested=nested, slot=slot
+        )
         execution.track(self._calls)
         try:
             head = await execution.head()
@@ -118,6 +132,17 @@ class WasmComponentHandler:
             raise
         finally:
             execution.close()
+
+    def health_problem(self) -> str | None:
+        """Unhealthy when every request slot is held by a guest call running longer than
+        `stuck_after` seconds (`--stuck-after`): this process can only answer 503 now."""
+        seen = self._invoker.slots.snapshot(self._stuck_after)
+        if not seen.all_stuck:
+            return None
+        return (
+            f"unhealthy: all {seen.limit} request slots of process {os.getpid()} are held by "
+            f"guests running for more than {self._stuck_after:g}s (oldest {seen.oldest_s:.0f}s)"
+        )
 
     def interrupt(self) -> None:
         """End the running guest calls now (shutdown, after the grace period; see
@@ -225,5 +250,11 @@ def build_handler(app: App, config: UpConfig, cache_dir: Path | None) -> WasmCom
     except BaseException:
         services.close()
         raise
-    limits = Limits(config.request_timeout, config.max_instance_memory)
-    return WasmComponentHandler(components, Invoker(engine, limits=limits), services.close)
+    limits = Limits(
+        config.request_timeout,
+        config.max_instance_memory,
+        config.max_concurrent_requests,
+        config.running_guests,
+    )
+    invoker = Invoker(engine, limits=limits)
+    return WasmComponentHandler(components, invoker, services.close, stuck_after=config.stuck_after)

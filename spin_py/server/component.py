@@ -17,7 +17,9 @@ seam. An implementation:
   bound address once the handler exists, for the guests' self requests;
 - may also provide `interrupt()` (see `Interruptible`): at shutdown, once in-flight requests had
   their grace period, it must end the guest calls still running (even a guest spinning in pure
-  wasm with no request timeout), so shutdown is bounded.
+  wasm with no request timeout), so shutdown is bounded;
+- may also provide `health_problem()` (see `HealthReporting`): what makes this process unfit to
+  serve, or None; `/.well-known/spin/health` answers 503 with it.
 
 The server gets its handler from a `ComponentHandlerFactory` (sync or async), called once inside
 the running event loop before the first request. Until the runtime exists,
@@ -74,6 +76,15 @@ class Interruptible(Protocol):
     def interrupt(self) -> None:
         """End every running guest call now and refuse new ones; called at shutdown, after the
         grace period (`spin_py.server.lifecycle.SHUTDOWN_GRACE`), on the event loop."""
+        ...
+
+
+@runtime_checkable
+class HealthReporting(Protocol):
+    """Optional: a component handler that can tell when it cannot serve any more."""
+
+    def health_problem(self) -> str | None:
+        """One line saying why this process cannot serve requests now (None: it can)."""
         ...
 
 

@@ -18,6 +18,7 @@ from spin_py.host.state import RequestState
 from spin_py.host.streams import StreamFailed
 from spin_py.runtime.invoke import Invoker, Outcome
 from spin_py.runtime.loader import LoadedComponent
+from spin_py.runtime.scheduler import Slot
 from spin_py.server.exchange import BodyEnd, Exchange, Head, ResponseBody
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.hooks import HttpHooks
@@ -49,8 +50,10 @@ class Execution:
         guest_request: IncomingRequest,
         *,
         nested: bool = False,
+        slot: Slot | None = None,
     ) -> Execution:
-        """Start `loaded`'s handler for `guest_request` (on the loop; returns at once)."""
+        """Start `loaded`'s handler for `guest_request` (on the loop; returns at once), in
+        the request `slot` the caller took (see `Invoker.invoke`)."""
         exchange = Exchange(state)
         state.ext(HttpHooks).response_body = exchange.body_for
 
@@ -60,7 +63,11 @@ class Execution:
                 st.table.push(ResponseOutparam(exchange), RESPONSE_OUTPARAM),
             )
 
-        call = asyncio.ensure_future(invoker.invoke(loaded, state, make_args, nested=nested))
+        call = asyncio.ensure_future(
+            invoker.invoke(loaded, state, make_args, nested=nested, slot=slot)
+        )
+        if slot is not None:  # a call cancelled before it started never reaches the Invoker
+            call.add_done_callback(lambda _call: slot.leave())
         return cls(loaded.id, exchange, call)
 
     def track(self, calls: set[asyncio.Task[Outcome]]) -> Execution:

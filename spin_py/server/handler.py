@@ -13,7 +13,7 @@ from aiohttp import web
 
 from spin_py.manifest.model import App
 from spin_py.routing import RouteMatch, Router
-from spin_py.server.component import ComponentHandler
+from spin_py.server.component import ComponentHandler, HealthReporting
 from spin_py.server.responses import RESPONSE_STARTED, make_response
 from spin_py.server.static import static_response
 from spin_py.server.wellknown import is_well_known, well_known_response
@@ -40,12 +40,15 @@ class RequestHandler:
         self._app = app
         self._router = router
         self._components = components
+        self._health = (
+            components.health_problem if isinstance(components, HealthReporting) else None
+        )
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Answer one request."""
         path = routing_path(request)
         if is_well_known(path):
-            return well_known_response(path, self._app)
+            return well_known_response(path, self._app, self._health)
         match = self._router.route(path)
         if match is None:
             return make_response(404)

@@ -56,7 +56,12 @@ async def serve(
     `shared`: other worker processes accept on `sock` too (see `SHARED_ACCEPT_BATCH`)."""
     stop = _stop_event()
     web_app = await build_app()
-    runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
+    runner = web.AppRunner(
+        web_app,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+        handler_cancellation=True,  # a client that hangs up cancels its request (and guest)
+    )
     await runner.setup()
     try:
         if not stop.is_set():

@@ -1,12 +1,15 @@
 """Spin's reserved endpoints under `/.well-known/spin/`, answered before any app route.
 
-`health` answers `200 OK`; `info` answers the app's name and version as JSON; every other path
-under the prefix is a 404 with an empty body, even if the app declares a route there.
+`health` answers `200 OK`, or `503` with a one-line reason when the process cannot serve (every
+request slot held by a stuck guest; Spin has no such state and always answers `OK`); `info`
+answers the app's name and version as JSON; every other path under the prefix is a 404 with an
+empty body, even if the app declares a route there.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -23,9 +26,15 @@ def is_well_known(path: str) -> bool:
     return path.startswith(WELL_KNOWN_PREFIX)
 
 
-def well_known_response(path: str, app: App) -> web.Response:
-    """The response for a reserved path; call only when `is_well_known(path)`."""
+def well_known_response(
+    path: str, app: App, health_problem: Callable[[], str | None] | None = None
+) -> web.Response:
+    """The response for a reserved path; call only when `is_well_known(path)`.
+    `health_problem` says why the process is unhealthy (None: it is healthy)."""
     if path == HEALTH_PATH:
+        problem = health_problem() if health_problem is not None else None
+        if problem is not None:
+            return make_response(503, [("content-type", "text/plain")], problem.encode())
         return make_response(200, body=b"OK")
     if path == INFO_PATH:
         return _info_response(app)

@@ -17,6 +17,8 @@ has several cases of the same Python type, so it lowers tagged (`Variant(case, p
 `traced(name, op, attributes)` wraps a backend call in a host-call span (CLIENT, parented on the
 innermost open guest span): put it inside `guarded`, so a failure marks the span ERROR before it
 becomes an error value. Attributes name systems and labels, never keys, values or statements.
+`blocking=True` marks a call that may wait (a network round trip, arbitrary SQL): the guest
+gives up its running permit meanwhile (`RequestState.blocking`).
 """
 
 from __future__ import annotations
@@ -168,12 +170,20 @@ def resource(store: Store, handle: ResourceAny | ResourceHost, cls: type[T]) -> 
 
 
 def traced(
-    name: str, op: Callable[[], T], attributes: Mapping[str, AttributeValue] | None = None
+    name: str,
+    op: Callable[[], T],
+    attributes: Mapping[str, AttributeValue] | None = None,
+    *,
+    blocking: bool = False,
 ) -> Callable[[], T]:
-    """`op`, run inside a host-call span `name` when called."""
+    """`op`, run inside a host-call span `name` when called (without the running permit when
+    `blocking`)."""
 
     def run() -> T:
         with host_span(name, attributes=attributes):
-            return op()
+            if not blocking:
+                return op()
+            with current().blocking():
+                return op()
 
     return run

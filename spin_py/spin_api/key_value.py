@@ -144,7 +144,8 @@ class StoreHandle:
     def traced(self, operation: str, op: Callable[[], T]) -> Callable[[], T]:
         """`op` inside the span `spin_key_value.<operation>` of this store."""
         attributes = {DB_SYSTEM_NAME: self.store.system, SPIN_KEY_VALUE_STORE: self.label}
-        return traced(SPAN_PREFIX + operation, op, attributes)
+        remote = self.store.system == "redis"  # a network round trip: others run meanwhile
+        return traced(SPAN_PREFIX + operation, op, attributes, blocking=remote)
 
 
 @dataclass(eq=False)

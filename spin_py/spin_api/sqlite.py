@@ -162,7 +162,9 @@ def _functions(iface: Interface, kind: ResourceKind, v3: bool) -> dict[str, Any]
         def run() -> Record:
             return query_record(handle.connection.execute(statement, params))
 
-        return iface.guarded(R_QUERY, traced("spin_sqlite.execute", run, attributes))
+        # Arbitrary SQL may run long or wait for another process's lock: others run meanwhile.
+        query = traced("spin_sqlite.execute", run, attributes, blocking=True)
+        return iface.guarded(R_QUERY, query)
 
     funcs: dict[str, Any] = {
         "[static]connection.open": open_,

@@ -8,6 +8,7 @@ normal calls must stay as fast after the failures as before them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import statistics
 import time
@@ -363,7 +364,7 @@ def test_exits_of_concurrent_calls_stay_with_their_call(
     app = make_app(tmp_path, {"exit5": "exit5.wat", "exit6": "exit6.wat"})
     settings = RuntimeSettings(state_dir=tmp_path)
     guests = load_components(app, settings, get_engine(), None, linker=linker)
-    pool = Invoker(get_engine(), linker, LIMITS, workers=2)
+    pool = Invoker(get_engine(), linker, dataclasses.replace(LIMITS, max_concurrent_requests=2))
     try:
 
         async def many() -> list[tuple[int, Outcome]]:
