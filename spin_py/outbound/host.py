@@ -131,6 +131,15 @@ class OutboundHost:
         origin = self.origin
         return origin is not None and origin.reaches(url.raw_host, url.port)
 
+    def own_url(self, url: yarl.URL) -> yarl.URL:
+        """`url` itself, or, when it names the bound address in another spelling (see
+        `is_own_address`), the same path at the address as bound: the client would refuse
+        some spellings (`127.1`, `2130706433`) that the system resolver accepts."""
+        origin = self.origin
+        if origin is None or not origin.reaches(url.raw_host, url.port):
+            return url
+        return origin.url(url.raw_path_qs)
+
     async def aclose(self) -> None:
         """Close the client's pooled connections (server shutdown)."""
         await self.client.close()

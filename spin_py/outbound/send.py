@@ -113,9 +113,10 @@ class RequestOutbound:
             return self._start(self._chain(target, request, headers, body, span), span, body)
         span = self._client_span(request.method, target.url)
         headers = _with_trace_context(request.headers.entries(), span)
-        if target.self_request or self._host.is_own_address(target.url):
+        url = target.url if target.self_request else self._host.own_url(target.url)
+        if target.self_request or url is not target.url:
             headers.append((SELF_REQUEST_HEADER, self._host.self_token.encode()))
-        coro = self._network(request.method, target.url, headers, body, options, span)
+        coro = self._network(request.method, url, headers, body, options, span)
         return self._start(coro, span, body)
 
     def _route(self, request: OutgoingRequest) -> NetworkTarget | ChainTarget:

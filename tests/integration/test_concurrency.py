@@ -1,0 +1,236 @@
+"""No request can take a worker offline: the attacks that wedged the one-guest-thread design.
+
+Real `spin-py up` processes and real guests (misbehave, echo, proxy + hello). Each test is one
+attack from issue 11: a request body trickling in, guests spinning forever, a self request
+spelled another way, a client that hangs up, SIGTERM with requests in flight, and more
+requests than the in-flight limit. The process's own CPU time (from /proc) tells whether a
+guest is still spinning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import aiohttp
+import pytest
+from outbound_support import write_manifest
+from server_fixtures import SpinPyProcess
+
+REPO = Path(__file__).resolve().parents[2]
+MISBEHAVE = REPO / "manifests" / "misbehave"
+ECHO = REPO / "manifests" / "echo"
+
+Start = Callable[..., SpinPyProcess]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _components(built_component: Callable[[str], Path]) -> None:
+    for name in ("misbehave", "echo", "proxy", "hello"):
+        built_component(name)
+
+
+async def start(spin_py_server: Start, manifest: Path, *args: str) -> SpinPyProcess:
+    return await asyncio.to_thread(spin_py_server, manifest, *args, timeout=120)
+
+
+async def fetch(
+    url: str, *, data: bytes | None = None, timeout: float = 15.0
+) -> tuple[int, dict[str, str], bytes]:
+    client_timeout = aiohttp.ClientTimeout(total=timeout)
+    async with (
+        aiohttp.ClientSession(timeout=client_timeout) as session,
+        session.request("POST" if data is not None else "GET", url, data=data) as response,
+    ):
+        return response.status, dict(response.headers), await response.read()
+
+
+@contextmanager
+def held_connection(server: SpinPyProcess, head: str) -> Iterator[socket.socket]:
+    """A raw connection that sent `head` (a request head, maybe part of a body) and stays open
+    until the block ends; then it is closed (the client hangs up)."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        sock.sendall(head.encode("latin-1"))
+        yield sock
+    finally:
+        sock.close()
+
+
+def get_head(path: str) -> str:
+    return f"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n"
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds used by `pid` and its children (workers), from /proc."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for each in pids:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+async def cpu_rate(pid: int, seconds: float = 1.0) -> float:
+    """Cores the process tree used over the next `seconds`."""
+    before = tree_cpu_seconds(pid)
+    await asyncio.sleep(seconds)
+    return (tree_cpu_seconds(pid) - before) / seconds
+
+
+async def wait_for_text(server: SpinPyProcess, text: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in server.stderr_so_far():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {text!r} in the log:\n{server.stderr_so_far()[-3000:]}")
+        await asyncio.sleep(0.05)
+
+
+async def test_slow_request_bodies_do_not_hold_up_other_requests(spin_py_server: Start) -> None:
+    """Two uploads trickling one byte at a time (the attack sent 1 byte / 5 s) to one worker:
+    the echo guests wait for body bytes without their running permit, so other requests of
+    the same process are served meanwhile."""
+    server = await start(spin_py_server, ECHO, "--workers", "1")
+    slow = "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\nx"
+    with held_connection(server, slow), held_connection(server, slow):
+        await asyncio.sleep(0.5)  # both guests are now blocked reading their bodies
+        started = time.monotonic()
+        results = await asyncio.gather(
+            *(fetch(f"{server.base_url}/echo", data=b"ping %d" % i) for i in range(10))
+        )
+        elapsed = time.monotonic() - started
+    assert [(status, body) for status, _, body in results] == [
+        (200, b"ping %d" % i) for i in range(10)
+    ]
+    assert elapsed < 5.0, elapsed
+
+
+async def test_looping_guests_do_not_wedge_the_default_server(spin_py_server: Start) -> None:
+    """Two requests to a guest that spins forever, default flags (no request timeout): the
+    spinning guests hand their permit on at every epoch check, so other requests still get
+    answered; once their clients hang up, the spinning stops."""
+    server = await start(spin_py_server, MISBEHAVE)
+    with held_connection(server, get_head("/loop")), held_connection(server, get_head("/loop")):
+        await asyncio.sleep(0.5)
+        assert await cpu_rate(server.process.pid, 0.5) > 0.3  # the guests are spinning
+        for _ in range(3):
+            started = time.monotonic()
+            results = await asyncio.gather(*(fetch(f"{server.base_url}/ok") for _ in range(5)))
+            assert [(status, body) for status, _, body in results] == [(200, b"ok")] * 5
+            assert time.monotonic() - started < 5.0
+        status, _, body = await fetch(f"{server.base_url}/.well-known/spin/health")
+        assert (status, body) == (200, b"OK")
+    await wait_for_text(server, "request was cancelled")
+    await asyncio.sleep(0.3)
+    assert await cpu_rate(server.process.pid, 1.0) < 0.2
+
+
+async def test_client_hanging_up_cancels_its_guest(spin_py_server: Start) -> None:
+    """A client that hangs up ends its guest: a guest blocked in a host wait (a 60 s sleep) at
+    once, a guest spinning in wasm at its next epoch check."""
+    server = await start(spin_py_server, MISBEHAVE, "--workers", "1")
+    with held_connection(server, get_head("/sleep?ms=60000")):
+        await asyncio.sleep(0.5)
+    started = time.monotonic()
+    await wait_for_text(server, "request cancelled while blocked in a host call", timeout=5)
+    assert time.monotonic() - started < 2.0
+    with held_connection(server, get_head("/loop")):
+        await asyncio.sleep(0.5)
+        assert await cpu_rate(server.process.pid, 0.5) > 0.3
+    await wait_for_text(server, "request was cancelled", timeout=5)
+    await asyncio.sleep(0.3)
+    assert await cpu_rate(server.process.pid, 1.0) < 0.2
+    status, _, body = await fetch(f"{server.base_url}/ok")
+    assert (status, body) == (200, b"ok")
+
+
+async def test_overload_is_a_503_and_health_reports_stuck_guests(spin_py_server: Start) -> None:
+    """Past `--max-concurrent-requests` a request gets 503 with Retry-After at once (logged);
+    when every slot is held by a guest running longer than `--stuck-after`, health says so."""
+    server = await start(
+        spin_py_server,
+        MISBEHAVE,
+        "--workers",
+        "1",
+        "--max-concurrent-requests",
+        "2",
+        "--stuck-after",
+        "1s",
+    )
+    with held_connection(server, get_head("/loop")), held_connection(server, get_head("/loop")):
+        await asyncio.sleep(0.5)
+        started = time.monotonic()
+        status, headers, body = await fetch(f"{server.base_url}/ok")
+        assert (status, headers.get("Retry-After"), body) == (503, "1", b"")
+        assert time.monotonic() - started < 2.0
+        status, _, body = await fetch(f"{server.base_url}/.well-known/spin/health")
+        assert (status, body) == (200, b"OK")  # busy, not yet stuck
+        await asyncio.sleep(1.0)
+        status, _, body = await fetch(f"{server.base_url}/.well-known/spin/health")
+        assert status == 503
+        assert b"all 2 request slots" in body and b"more than 1s" in body
+    await wait_for_text(server, "request was cancelled")
+    await asyncio.sleep(0.5)
+    status, _, body = await fetch(f"{server.base_url}/.well-known/spin/health")
+    assert (status, body) == (200, b"OK")
+    status, _, body = await fetch(f"{server.base_url}/ok")
+    assert (status, body) == (200, b"ok")
+    assert "overloaded: refused 1 request(s) with 503" in server.stderr_so_far()
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["[::ffff:127.0.0.1]", "0x7f000001", "2130706433", "127.1", "0177.0.0.1", "localhost"],
+)
+async def test_every_spelling_of_the_bound_address_is_a_self_request(
+    spin_py_server: Start, built_component: Callable[[str], Path], tmp_path: Path, host: str
+) -> None:
+    """With one request slot, a self request that were not recognised as one would be refused
+    (503) while its caller holds the slot; recognised, it runs nested and answers."""
+    manifest = write_manifest(
+        tmp_path,
+        {
+            "proxy": (built_component("proxy"), ["http://*:*"]),
+            "hello": (built_component("hello"), []),
+        },
+        {"/proxy": "proxy", "/hello": "hello"},
+    )
+    server = await start(
+        spin_py_server, manifest, "--workers", "1", "--max-concurrent-requests", "1"
+    )
+    target = f"http://{host}:{server.port}/hello"
+    status, _, body = await fetch(f"{server.base_url}/proxy?url={target}")
+    assert (status, body) == (200, b"Hello from spin-py!")
+
+
+async def test_sigterm_gives_every_accepted_request_its_grace_period(
+    spin_py_server: Start,
+) -> None:
+    """13 requests in flight (each guest sleeps 1.5 s) when SIGTERM arrives, default flags:
+    every one of them completes with 200, and the server exits 0."""
+    server = await start(spin_py_server, MISBEHAVE)
+    calls = [
+        asyncio.ensure_future(fetch(f"{server.base_url}/sleep?ms=1500", timeout=30))
+        for _ in range(13)
+    ]
+    await asyncio.sleep(0.7)
+    server.process.send_signal(signal.SIGTERM)
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    finished = await asyncio.to_thread(server.stop)
+    assert [r if isinstance(r, BaseException) else (r[0], r[2]) for r in results] == [
+        (200, b"slept 1500")
+    ] * 13
+    assert finished.returncode == 0
