@@ -20,8 +20,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from outbound_support import write_manifest
-from server_fixtures import SpinPyProcess
+
+from tests.support.outbound_support import write_manifest
+from tests.support.server_fixtures import SpinPyProcess
 
 REPO = Path(__file__).resolve().parents[2]
 MISBEHAVE = REPO / "manifests" / "misbehave"
