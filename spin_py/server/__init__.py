@@ -9,7 +9,7 @@ Modules (import them directly; this package imports nothing so that pure modules
 - `responses`   `make_response` / `make_stream_response`: no header spin-py was not asked for
 - `wellknown`   `/.well-known/spin/health` and `/info`
 - `static`      `static_response` triggers
-- `listen`      `bind_listener`: the one place a listening socket is bound
+- `listen`      `bind_listener` / `start_listening`: the one place the socket is bound and listens
 - `listing`     the `Serving ...` / `Available Routes:` listing, plain or JSON
 - `lifecycle`   run until SIGINT/SIGTERM, then a bounded graceful shutdown
 - `supervisor`  `--workers N`: bind once, fork workers sharing the socket, restart, stop

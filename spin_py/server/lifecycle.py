@@ -1,13 +1,17 @@
 """Running the aiohttp application on a bound socket until SIGINT or SIGTERM.
 
-`serve` starts the site, calls `on_ready` (which prints the route listing) only once the socket is
-accepting, then waits for a signal. Shutdown stops accepting, gives in-flight requests
-`SHUTDOWN_GRACE` seconds, then interrupts the guests still running (the app's shutdown hook, see
-`spin_py.server.app`), so their handlers answer within aiohttp's graceful wait of
-`SHUTDOWN_TIMEOUT` seconds; it runs the app's cleanup hooks (the component handler's `aclose`)
-and returns normally, so `spin-py up` exits with status 0. A second signal during shutdown does
-not interrupt it; the wait is bounded anyway (by about `SHUTDOWN_GRACE` plus one epoch slice
-for a guest spinning in pure wasm, by at most twice `SHUTDOWN_TIMEOUT` for any handler).
+`serve` builds the app (loading every component), starts listening on the bound socket (or, in a
+worker, waits for its turn: the supervisor listens once all workers are ready), starts the site,
+calls `on_ready` (which prints the route listing) once the socket is accepting, then waits for a
+signal. No connection is accepted, or even queued, before the app is ready.
+
+Shutdown stops accepting, gives in-flight requests `SHUTDOWN_GRACE` seconds, then interrupts the
+guests still running (the app's shutdown hook, see `spin_py.server.app`), so their handlers
+answer within aiohttp's graceful wait of `SHUTDOWN_TIMEOUT` seconds; it runs the app's cleanup
+hooks (the component handler's `aclose`) and returns normally, so `spin-py up` exits with
+status 0. A second signal during shutdown does not interrupt it; the wait is bounded anyway (by
+about `SHUTDOWN_GRACE` plus one epoch slice for a guest spinning in pure wasm, by at most twice
+`SHUTDOWN_TIMEOUT` for any handler).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from spin_py.server.listen import BACKLOG
+from spin_py.server.listen import BACKLOG, start_listening
 
 SHUTDOWN_TIMEOUT = 5.0
 """aiohttp's graceful wait for in-flight handlers (it waits once more after cancelling them)."""
@@ -51,9 +55,15 @@ async def serve(
     on_ready: Callable[[], None],
     *,
     shared: bool = False,
+    await_turn: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Serve the app `build_app` makes (inside the loop) on `sock` until a stop signal;
-    `shared`: other worker processes accept on `sock` too (see `SHARED_ACCEPT_BATCH`)."""
+    """Serve the app `build_app` makes (inside the loop) on `sock` until a stop signal.
+
+    `sock` is bound but not listening (`spin_py.server.listen`): once the app is built, this
+    process starts listening, or, with `await_turn`, waits for it to return (a worker: its
+    supervisor listens once every worker is ready). `shared`: other worker processes accept
+    on `sock` too (see `SHARED_ACCEPT_BATCH`).
+    """
     stop = _stop_event()
     web_app = await build_app()
     runner = web.AppRunner(
@@ -64,6 +74,10 @@ async def serve(
     )
     await runner.setup()
     try:
+        if await_turn is None:
+            start_listening(sock)
+        else:
+            await _unless_stopped(await_turn(), stop)
         if not stop.is_set():
             await _start_site(runner, sock, shared)
             on_ready()
@@ -78,9 +92,23 @@ def run(
     on_ready: Callable[[], None],
     *,
     shared: bool = False,
+    await_turn: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Blocking entry point: `serve` in a fresh event loop."""
-    asyncio.run(serve(build_app, sock, on_ready, shared=shared))
+    asyncio.run(serve(build_app, sock, on_ready, shared=shared, await_turn=await_turn))
+
+
+async def _unless_stopped(turn: Awaitable[None], stop: asyncio.Event) -> None:
+    """Wait for `turn`, or for `stop` (then `turn` is cancelled)."""
+    waiting = asyncio.ensure_future(turn)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({waiting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (waiting, stopped):
+            task.cancel()
+    if waiting.done() and not waiting.cancelled():
+        waiting.result()  # re-raise what the turn raised
 
 
 async def _start_site(runner: web.AppRunner, sock: socket.socket, shared: bool) -> None:

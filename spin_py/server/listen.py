@@ -1,9 +1,12 @@
-"""The one place spin-py binds its listening socket.
+"""The one place spin-py binds its listening socket, and the one place it starts listening.
 
-The server is handed an already-listening socket (aiohttp `SockSite`), so everything about binding
-lives here: resolving the host (IPv4 preferred, as Spin does), `--find-free-port` (ports
-`port .. port + 9`), the busy-port message, and `reuse_port` (SO_REUSEPORT) for running several
-worker processes on one port later.
+Binding and listening are two steps (docs/compatibility.md#startup-and-readiness):
+`bind_listener` binds at once, before any component is loaded, so a busy port fails fast
+(resolving the host, IPv4 preferred as Spin does; `--find-free-port` trying `port .. port + 9`;
+the busy-port message). `start_listening` is called only when the app is ready to serve (every
+worker loaded); until then the port refuses connections instead of queueing them, so no client
+is accepted by a server that may still fail to start. The server is then handed the listening
+socket (aiohttp `SockSite`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ BACKLOG = 1024
 def bind_listener(
     addr: ListenAddr, *, find_free_port: bool = False, reuse_port: bool = False
 ) -> socket.socket:
-    """A non-blocking socket listening on `addr` (or the next free port, if asked)."""
+    """A non-blocking socket bound to `addr` (or the next free port, if asked), not listening
+    yet: call `start_listening` once the app is ready."""
     family, ip = _resolve(addr.host)
     if not find_free_port or addr.port == 0:
         return _bind_or_explain(family, ip, addr, reuse_port)
@@ -35,6 +39,25 @@ def bind_listener(
         f"Couldn't find a free port in the range {addr.port}-{last}. "
         "Consider retrying with a different base port."
     )
+
+
+def start_listening(sock: socket.socket) -> None:
+    """Start accepting connections on a socket from `bind_listener`.
+
+    Another process may have bound the same port meanwhile (SO_REUSEADDR lets sockets share a
+    port until one listens) and listened first: that is the busy-port error, as at bind time.
+    """
+    try:
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        host, port = sock.getsockname()[:2]
+        shown = f"[{host}]:{port}" if sock.family == socket.AF_INET6 else f"{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"Unable to listen on {shown}: address already in use. "
+                "To have spin-py search for a free port, use the --find-free-port option."
+            ) from exc
+        raise ConfigError(f"Unable to listen on {shown}: {exc.strerror}") from exc
 
 
 def bound_url(sock: socket.socket, scheme: str = "http") -> str:
@@ -75,7 +98,6 @@ def _bind(family: socket.AddressFamily, ip: str, port: int, reuse_port: bool) ->
         if reuse_port:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((ip, port))
-        sock.listen(BACKLOG)
         sock.setblocking(False)
     except BaseException:
         sock.close()

@@ -14,10 +14,14 @@ them survives a fork: the child would lack the epoch ticker, wasmtime's compile 
 OpenTelemetry's export thread while holding their state). It only waits in `select` on pipes,
 and it forks from a single thread. Workers build all of that after the fork (`worker`).
 
-Start-up: worker 1 starts alone, compiling the components and so filling the on-disk compile
-cache; the others start once it is ready and only deserialize the artifacts. A worker that
-cannot start reports its `SpinPyError`; the supervisor stops the others and raises it. When all
-are ready, `on_ready` runs (it prints the route listing) once.
+Start-up: the socket is bound but not listening. Worker 1 starts alone, compiling the
+components and so filling the on-disk compile cache; the others start once it is ready and only
+deserialize the artifacts. A worker that cannot start reports its `SpinPyError`; the supervisor
+stops the others and raises it (the port never accepted a connection). When all are ready, the
+supervisor starts listening, tells every worker to accept (each waits for that: `worker`), and
+`on_ready` runs (it prints the route listing) once. So no connection is accepted, or queued,
+before every worker is ready (docs/compatibility.md#startup-and-readiness). A worker restarted
+later is told to accept as soon as it is ready.
 
 Running: a worker that exits (a crash, a kill) is logged and restarted, after a back-off when it
 keeps dying young. The supervisor holds the only write end of a "life" pipe every worker
@@ -44,7 +48,8 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from spin_py.errors import SpinPyError
-from spin_py.server.worker import READY, Serve, decode_report, worker_main
+from spin_py.server.listen import start_listening
+from spin_py.server.worker import GO, READY, Serve, decode_report, worker_main
 
 log = logging.getLogger("spin_py.server.supervisor")
 
@@ -66,6 +71,8 @@ class _Worker:
     status_fd: int | None
     """Read end of its status pipe, until the worker reported (or died)."""
     started: float
+    go_fd: int | None
+    """Write end of its go pipe, until it was told to accept (or died)."""
     report: bytearray = field(default_factory=bytearray)
     ready: bool = False
 
@@ -82,6 +89,7 @@ class Supervisor:
         self._backoff: dict[int, float] = {}
         self._stop_requested = False
         self._starting = True
+        self._listening = False
         self._stopping = False
         self._wake_r, self._wake_w = _pipe()
         self._life_r, self._life_w = _pipe()
@@ -109,6 +117,10 @@ class Supervisor:
             self._spawn(slot)
         if not self._await_ready(rest):
             return False
+        start_listening(self._sock)
+        self._listening = True
+        for worker in self._workers.values():
+            self._go(worker)
         self._starting = False
         return True
 
@@ -172,6 +184,8 @@ class Supervisor:
             if worker.report.startswith(READY) and not worker.ready:
                 worker.ready = True
                 log.info("worker %d (pid %d) ready", worker.slot, worker.pid)
+                if self._listening:
+                    self._go(worker)
             if not data or worker.ready:
                 os.close(fd)
                 worker.status_fd = fd = None
@@ -209,6 +223,16 @@ class Supervisor:
             )
         self._restart_at[worker.slot] = time.monotonic() + delay
 
+    def _go(self, worker: _Worker) -> None:
+        """Tell a ready worker that the socket listens: it starts accepting."""
+        fd, worker.go_fd = worker.go_fd, None
+        if fd is None:
+            return
+        with contextlib.suppress(OSError):  # it may have died meanwhile
+            os.write(fd, GO)
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
     def _respawn(self, slot: int) -> None:
         try:
             self._spawn(slot)
@@ -232,33 +256,42 @@ class Supervisor:
         if threading.active_count() > 1:
             log.warning("forking worker %d from a process with threads", slot)
         status_r, status_w = os.pipe()
-        inherited = [*self._parent_fds(), status_r]
+        go_r, go_w = os.pipe()
+        inherited = [*self._parent_fds(), status_r, go_w]
         _flush_std_streams()
         try:
             pid = os.fork()
         except OSError:
-            os.close(status_r)
-            os.close(status_w)
+            for fd in (status_r, status_w, go_r, go_w):
+                os.close(fd)
             raise
         if pid == 0:  # the child: never returns
             worker_main(
-                slot, self._serve, status_fd=status_w, life_fd=self._life_r, inherited=inherited
+                slot,
+                self._serve,
+                status_fd=status_w,
+                life_fd=self._life_r,
+                go_fd=go_r,
+                inherited=inherited,
             )
         os.close(status_w)
-        self._workers[slot] = _Worker(slot, pid, status_r, time.monotonic())
+        os.close(go_r)
+        self._workers[slot] = _Worker(slot, pid, status_r, time.monotonic(), go_w)
         log.debug("worker %d started (pid %d)", slot, pid)
 
     def _parent_fds(self) -> list[int]:
         """File descriptors a new worker must close: the supervisor's own pipe ends."""
         fds = [self._wake_r, self._wake_w, self._life_w]
-        return fds + [w.status_fd for w in self._workers.values() if w.status_fd is not None]
+        fds += [w.status_fd for w in self._workers.values() if w.status_fd is not None]
+        return fds + [w.go_fd for w in self._workers.values() if w.go_fd is not None]
 
     def _forget(self, worker: _Worker) -> None:
         self._workers.pop(worker.slot, None)
-        if worker.status_fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(worker.status_fd)
-            worker.status_fd = None
+        for fd in (worker.status_fd, worker.go_fd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        worker.status_fd = worker.go_fd = None
 
     def _close_pipes(self) -> None:
         for fd in (self._wake_r, self._wake_w, self._life_r, self._life_w):

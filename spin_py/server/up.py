@@ -1,10 +1,11 @@
 """`spin-py up` without the CLI: load the app, bind, build the server, print the listing, serve.
 
-The listening socket is bound before the component handler is built, so a busy port fails fast;
-the listing is printed only once the server accepts connections. With `config.workers > 1` the
-socket is bound the same way, once, and a `Supervisor` forks that many worker processes, each
-serving it with `serve_socket` and telemetry of its own; the listing is printed once, when all
-of them accept.
+The socket is bound before the component handler is built, so a busy port fails fast, and
+listens only once the app is loaded, so no connection is accepted before it can be served; the
+listing is printed once the server accepts connections. With `config.workers > 1` the socket is
+bound the same way, once, and a `Supervisor` forks that many worker processes, each serving it
+with `serve_socket` and telemetry of its own; it listens, and the listing is printed, once all
+of them are ready (docs/compatibility.md#startup-and-readiness).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from spin_py.server.component import (
 from spin_py.server.listen import bind_listener, bound_url
 from spin_py.server.listing import listed_routes, render_json, render_plain
 from spin_py.server.supervisor import Supervisor
+from spin_py.server.worker import AwaitTurn
 from spin_py.telemetry import Telemetry, configure
 
 TELEMETRY_SHUTDOWN_S = 5.0
@@ -71,11 +73,11 @@ def serve_socket(
     on_ready: Callable[[], None],
     telemetry: Telemetry,
     *,
-    shared: bool = False,
+    await_turn: AwaitTurn | None = None,
 ) -> None:
-    """Serve `app` on the listening `sock` in this process until SIGINT/SIGTERM; `on_ready` runs
-    once it accepts; `shared`: worker processes share `sock`. Shuts `telemetry` down (bounded)
-    at the end."""
+    """Serve `app` on the bound `sock` in this process until SIGINT/SIGTERM: listen once the
+    app is loaded, or in a worker (`await_turn`, `sock` shared by worker processes) when its
+    turn comes; `on_ready` runs once it accepts. Shuts `telemetry` down (bounded) at the end."""
 
     async def build_app() -> web.Application:
         handler = components(app, config)
@@ -86,7 +88,8 @@ def serve_socket(
         return create_web_app(app, router, handler, telemetry)
 
     try:
-        lifecycle.run(build_app, sock, on_ready, shared=shared)
+        shared = await_turn is not None
+        lifecycle.run(build_app, sock, on_ready, shared=shared, await_turn=await_turn)
     finally:
         telemetry.shutdown(TELEMETRY_SHUTDOWN_S)
 
@@ -101,14 +104,20 @@ def _up_workers(
     """`up` with `config.workers` processes: bind here, serve in forked workers."""
     sock = bind_listener(config.listen, find_free_port=config.find_free_port)
 
-    def serve_worker(on_ready: Callable[[], None]) -> None:  # runs in a forked worker
+    def serve_worker(await_turn: AwaitTurn) -> None:  # runs in a forked worker
         telemetry = configure(dict(config.otel_env), app_name=app.name, version=__version__)
-        serve_socket(app, router, config, components, sock, on_ready, telemetry, shared=True)
+        serve_socket(
+            app, router, config, components, sock, _nothing, telemetry, await_turn=await_turn
+        )
 
     try:
         Supervisor(config.workers, sock, serve_worker).run(_listing(sock, router, config, out))
     finally:
         sock.close()
+
+
+def _nothing() -> None:
+    """A worker prints nothing once it accepts (the supervisor prints the listing)."""
 
 
 def _listing(

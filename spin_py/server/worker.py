@@ -7,11 +7,15 @@ supervisor's own pipe ends (listed in `inherited`). Everything with threads or a
 (wasmtime Engine and epoch ticker, Invoker, OpenTelemetry providers) is created afterwards, by
 `serve`.
 
-It talks to the supervisor over two pipes:
+It talks to the supervisor over three pipes:
 
-- its status pipe (write end `status_fd`): `R` once it accepts connections; or, if it cannot
-  start, `E` followed by the pickled `SpinPyError`, so the supervisor can fail `up` with the
-  same message a single process would print;
+- its status pipe (write end `status_fd`): `R` once its app is loaded (every component
+  compiled and linked) and it is ready to accept; or, if it cannot start, `E` followed by the
+  pickled `SpinPyError`, so the supervisor can fail `up` with the same message a single process
+  would print;
+- its go pipe (read end `go_fd`): after `R` the worker waits for `G`, which the supervisor
+  writes once the shared socket listens (when every worker is ready; at once for a restarted
+  worker), and only then starts accepting (docs/compatibility.md#startup-and-readiness);
 - the life pipe (read end `life_fd`), whose write end only the supervisor holds: end of file
   means the supervisor is gone (even killed with SIGKILL), and the worker stops gracefully
   instead of serving on as an orphan.
@@ -26,7 +30,7 @@ import os
 import pickle
 import signal
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import NoReturn
 
 from spin_py.errors import SpinPyError
@@ -35,21 +39,30 @@ log = logging.getLogger("spin_py.server.worker")
 
 READY = b"R"
 ERROR = b"E"
+GO = b"G"
 
-Serve = Callable[[Callable[[], None]], None]
-"""Serves the inherited socket in this process until a stop signal; calls its argument once
-connections are accepted. Raises `SpinPyError` when it cannot start."""
+AwaitTurn = Callable[[], Awaitable[None]]
+Serve = Callable[[AwaitTurn], None]
+"""Serves the inherited socket in this process until a stop signal; once its app is loaded it
+awaits its argument (which reports ready and returns when the socket listens), then accepts.
+Raises `SpinPyError` when it cannot start."""
 
 
 def worker_main(
-    slot: int, serve: Serve, *, status_fd: int, life_fd: int, inherited: Iterable[int]
+    slot: int,
+    serve: Serve,
+    *,
+    status_fd: int,
+    life_fd: int,
+    go_fd: int,
+    inherited: Iterable[int],
 ) -> NoReturn:
     """Run worker `slot` in a freshly forked child and exit the process when it stops."""
     code = 1
     status = _StatusPipe(status_fd)
     try:
         _reset_inherited_state(inherited)
-        serve(lambda: _on_ready(slot, status, life_fd))
+        serve(lambda: _await_turn(slot, status, life_fd, go_fd))
         code = 0
     except SpinPyError as err:
         status.send_error(err)
@@ -113,8 +126,9 @@ def _reset_inherited_state(inherited: Iterable[int]) -> None:
             os.close(fd)
 
 
-def _on_ready(slot: int, status: _StatusPipe, life_fd: int) -> None:
-    """Called on the worker's event loop once it accepts: report, then watch the supervisor."""
+async def _await_turn(slot: int, status: _StatusPipe, life_fd: int, go_fd: int) -> None:
+    """On the worker's event loop once its app is loaded: report ready, watch the supervisor,
+    and return when the supervisor says the socket listens (`GO` on the go pipe)."""
     status.send(READY)
     loop = asyncio.get_running_loop()
 
@@ -124,6 +138,27 @@ def _on_ready(slot: int, status: _StatusPipe, life_fd: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)  # the normal graceful stop
 
     loop.add_reader(life_fd, supervisor_gone)
+    go: asyncio.Future[bytes] = loop.create_future()
+
+    def readable() -> None:
+        if not go.done():
+            go.set_result(_read_byte(go_fd))
+
+    loop.add_reader(go_fd, readable)
+    try:
+        said = await go
+    finally:
+        loop.remove_reader(go_fd)
+        os.close(go_fd)
+    if said != GO:  # the supervisor closed the pipe without a go: it is stopping
+        await asyncio.Event().wait()  # until the stop signal ends serving
+
+
+def _read_byte(fd: int) -> bytes:
+    try:
+        return os.read(fd, 1)
+    except OSError:
+        return b""
 
 
 def _flush_std_streams() -> None:
