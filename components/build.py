@@ -74,7 +74,7 @@ RECIPES: dict[str, Recipe] = {
     "hello": Recipe(world="spin-http", spin_sdk=True),
     "hello-proxy": Recipe(world="proxy"),
     "echo": Recipe(world="proxy"),
-    "header-rules": Recipe(world="proxy"),
+    "compat-probe": Recipe(world="proxy"),
     "misbehave": Recipe(world="misbehave"),
     "tiny": Recipe(world="", wat="tiny.wat"),
     "wasip3": Recipe(world="", wat="wasip3.wat"),

@@ -1,10 +1,15 @@
-"""Forbidden headers, as wasmtime's wasi:http (and so Spin) treats them, seen from a real guest.
+"""Header and trailer rules seen from a real guest (the `compat-probe` component).
 
-The `header-rules` component reports what it gets when it builds `fields` with each name of
-wasmtime's default forbidden set, changes the headers of requests and responses, and forwards
-the incoming headers on an outgoing request (docs/compatibility.md#headers-a-component-builds).
+Forbidden headers, as wasmtime's wasi:http (and so Spin) treats them: the component reports
+what it gets when it builds `fields` with each name of wasmtime's default forbidden set,
+changes the headers of requests and responses, and forwards the incoming headers on an
+outgoing request (docs/compatibility.md#headers-a-component-builds).
 The request it gets carries every forbidden header, so the test also shows that none of them
 reaches a guest (docs/compatibility.md#request-headers).
+
+Request trailers (docs/compatibility.md#request-trailers): aiohttp cannot deliver them, so a
+guest waiting on its body's `future-trailers` gets "none", at once, even while the client is
+still sending the body.
 """
 
 from __future__ import annotations
@@ -24,11 +29,11 @@ from tests.support.wasm_server import raw_exchange, serve, split_response
 MANIFEST = """\
 spin_manifest_version = 2
 [application]
-name = "header-rules"
+name = "compat-probe"
 [[trigger.http]]
 route = "/..."
-component = "rules"
-[component.rules]
+component = "probe"
+[component.probe]
 source = "{source}"
 """
 
@@ -41,17 +46,17 @@ REQUEST = (
 
 
 @pytest.fixture(scope="module")
-def rules_manifest(
+def probe_manifest(
     built_component: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    path = tmp_path_factory.mktemp("header-rules") / "spin.toml"
-    path.write_text(MANIFEST.format(source=built_component("header-rules")))
+    path = tmp_path_factory.mktemp("compat-probe") / "spin.toml"
+    path.write_text(MANIFEST.format(source=built_component("compat-probe")))
     return path
 
 
 @pytest.fixture
-async def report(rules_manifest: Path) -> AsyncIterator[dict[str, object]]:
-    async with serve(rules_manifest, default_cache_dir(os.environ)) as served:
+async def report(probe_manifest: Path) -> AsyncIterator[dict[str, object]]:
+    async with serve(probe_manifest, default_cache_dir(os.environ)) as served:
         data = await asyncio.to_thread(raw_exchange, served.base_url, REQUEST)
         status, _, body = split_response(data)
         assert status == "HTTP/1.1 200 OK"
@@ -95,3 +100,27 @@ async def test_no_forbidden_header_reaches_the_guest_or_is_forwarded(
     assert "x-forwarded" in seen and "spin-full-url" in seen
     assert not set(seen) & FORBIDDEN_HEADERS
     assert report["outgoing-request-from-incoming"] == seen
+
+
+async def test_waiting_on_request_trailers_gets_none_while_the_body_is_still_coming(
+    probe_manifest: Path,
+) -> None:
+    async with serve(probe_manifest, default_cache_dir(os.environ)) as served:
+        host, port = served.base_url.removeprefix("http://").rsplit(":", 1)
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            writer.write(
+                b"POST /trailers HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+                b"Trailer: x-checksum\r\n\r\n5\r\nhello\r\n"
+            )  # the body goes on: no last chunk, no trailers yet
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            assert head.startswith(b"HTTP/1.1 200 OK")
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            body = await asyncio.wait_for(reader.readexactly(length), 10)
+            assert json.loads(body) == {"trailers": None}
+            writer.write(b"0\r\nx-checksum: 1\r\n\r\n")  # the rest arrives after the answer
+            await writer.drain()
+        finally:
+            writer.close()
+        assert served.errors() == []
