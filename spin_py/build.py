@@ -35,10 +35,15 @@ from spin_py.manifest.model import App, Component
 
 
 def run_build(
-    settings: BuildSettings, *, environ: Mapping[str, str], out: TextIO = sys.stdout
+    settings: BuildSettings,
+    *,
+    environ: Mapping[str, str],
+    out: TextIO = sys.stdout,
+    app: App | None = None,
 ) -> None:
-    """Build the selected components (all if none selected) of the manifest in `settings`."""
-    app = manifest.load(settings.manifest_path)
+    """Build the selected components (all if none selected) of the manifest in `settings`
+    (`app`: that manifest, if the caller loaded it already)."""
+    app = app if app is not None else manifest.load(settings.manifest_path)
     env = build_environment(environ)
     selected = select_components(app, settings.component_ids)
     for component in selected:

@@ -31,13 +31,21 @@ from spin_py.config import (
     parse_duration,
     parse_env_pair,
     parse_listen_addr,
+    parse_tls,
 )
 from spin_py.errors import SpinPyError
 from spin_py.manifest import load as load_manifest
 from spin_py.manifest import resolve_manifest_path
 from spin_py.manifest.select import retain_components
 from spin_py.platform.services import read_runtime_config
-from spin_py.runtime.compile_cache import default_cache_dir
+from spin_py.runtime import cache_admin
+from spin_py.runtime.compile_cache import (
+    DEFAULT_MAX_BYTES,
+    default_cache_dir,
+    default_cache_root,
+    report_to_stderr,
+)
+from spin_py.runtime.remote_sources import resolve_remote_sources
 from spin_py.runtime.scheduler import (
     DEFAULT_MAX_CONCURRENT,
     DEFAULT_RUNNING_GUESTS,
@@ -90,6 +98,39 @@ def _log_level_option(command: Callable[P, R]) -> Callable[P, R]:
         envvar=LOG_LEVEL_ENV,
         help="Level of spin-py's log lines, in every worker (env SPIN_PY_LOG_LEVEL).",
     )(command)
+
+
+def _tls_options(command: Callable[P, R]) -> Callable[P, R]:
+    """`--tls-cert` / `--tls-key` (env `SPIN_TLS_CERT` / `SPIN_TLS_KEY`, as Spin)."""
+    options = [
+        click.option(
+            "--tls-cert",
+            type=click.Path(path_type=Path, dir_okay=False),
+            default=None,
+            envvar="SPIN_TLS_CERT",
+            help="Serve HTTPS with this PEM certificate (chain); needs --tls-key "
+            "(env SPIN_TLS_CERT).",
+        ),
+        click.option(
+            "--tls-key",
+            type=click.Path(path_type=Path, dir_okay=False),
+            default=None,
+            envvar="SPIN_TLS_KEY",
+            help="The PEM private key of --tls-cert (env SPIN_TLS_KEY).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+CACHE_MAX_SIZE_ENV = "SPIN_PY_CACHE_MAX_SIZE"
+
+
+def _cache_max_bytes() -> int:
+    """The compile cache's size cap: `SPIN_PY_CACHE_MAX_SIZE` (e.g. 4GiB), else the default."""
+    text = os.environ.get(CACHE_MAX_SIZE_ENV)
+    return DEFAULT_MAX_BYTES if not text else parse_bytes(text)
 
 
 def _set_log_level(level: str) -> None:
@@ -283,6 +324,7 @@ def _platform_settings(
     help="A request running longer counts as stuck: health answers 503 when all are stuck.",
 )
 @_platform_options
+@_tls_options
 @_log_level_option
 @_user_errors
 def up(
@@ -308,6 +350,8 @@ def up(
     sqlite_args: tuple[str, ...],
     runtime_config_file: Path | None,
     truncate_logs: bool,
+    tls_cert: Path | None,
+    tls_key: Path | None,
     log_level: str,
 ) -> None:
     """Serve the application until interrupted (SIGINT/SIGTERM)."""
@@ -341,12 +385,17 @@ def up(
         truncate_logs=truncate_logs,
         platform=platform,
         otel_env=tuple((k, v) for k, v in os.environ.items() if k.startswith("OTEL_")),
+        tls=parse_tls(tls_cert, tls_key),
+        compile_cache_max_bytes=_cache_max_bytes(),
+        cache_root=default_cache_root(os.environ),
     )
-    retain_components(load_manifest(manifest_path), component_ids)  # unknown ids fail first
+    app = retain_components(load_manifest(manifest_path), component_ids)  # unknown ids fail here
     if config.build:
-        run_build(BuildSettings(manifest_path, component_ids), environ=os.environ)
-    prepare_platform(retain_components(load_manifest(manifest_path), component_ids), config)
-    serve_app(config, components=wasm_component_handler_factory(default_cache_dir(os.environ)))
+        run_build(BuildSettings(manifest_path, component_ids), environ=os.environ, app=app)
+    app = resolve_remote_sources(app, default_cache_root(os.environ), report_to_stderr)
+    prepare_platform(app, config)
+    components = wasm_component_handler_factory(default_cache_dir(os.environ))
+    serve_app(config, app=app, components=components)
 
 
 @main.command()
@@ -364,3 +413,55 @@ def build(from_: str, component_ids: tuple[str, ...]) -> None:
     """Run the build commands of the application's components."""
     settings = BuildSettings(resolve_manifest_path(Path(from_)).absolute(), component_ids)
     run_build(settings, environ=os.environ)
+
+
+@main.group()
+def cache() -> None:
+    """Inspect or empty spin-py's cache (compiled components, downloaded sources)."""
+
+
+@cache.command("info")
+@_user_errors
+def cache_info() -> None:
+    """Where the cache is, and how big each part is."""
+    root = default_cache_root(os.environ)
+    click.echo(f"Cache directory: {root}")
+    limit = _cache_max_bytes()
+    for part in cache_admin.usage(root):
+        line = f"  {part.name}: {_files(part.files)}, {_megabytes(part.bytes)}"
+        if part.name == "compiled components":
+            line += (
+                f" (limit {_megabytes(limit)}, least recently used removed first; "
+                f"env {CACHE_MAX_SIZE_ENV})"
+            )
+        elif part.name == "other":
+            line += " (not spin-py's runtime cache; `cache clear --all` removes it too)"
+        click.echo(line)
+
+
+@cache.command("clear")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Remove the whole cache directory, including other tools' files.",
+)
+@_user_errors
+def cache_clear(everything: bool) -> None:
+    """Remove the compiled components and downloaded sources (safe while servers run)."""
+    root = default_cache_root(os.environ)
+    removed = cache_admin.clear(root, everything=everything)
+    parts = ", ".join(f"{p.name} ({_files(p.files)}, {_megabytes(p.bytes)})" for p in removed)
+    click.echo(f"Removed from {root}: {parts}")
+
+
+def _files(count: int) -> str:
+    return f"{count} file{'' if count == 1 else 's'}"
+
+
+def _megabytes(size: int) -> str:
+    """A size for people: `512 B`, `3.4 kB`, `474.2 MB`, `2.1 GB`."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"

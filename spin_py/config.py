@@ -46,6 +46,14 @@ class ListenAddr:
 
 
 @dataclass(frozen=True)
+class TlsSettings:
+    """`--tls-cert` / `--tls-key`: serve HTTPS with this PEM certificate chain and key."""
+
+    cert: Path
+    key: Path
+
+
+@dataclass(frozen=True)
 class PlatformSettings:
     """What the Spin platform APIs (variables, key-value, SQLite) need, as the CLI read it.
 
@@ -107,6 +115,13 @@ class UpConfig:
     stuck_after: float = DEFAULT_STUCK_AFTER
     """`--stuck-after`: a guest call running longer counts as stuck; health answers 503 when
     every request slot of the process is held by a stuck call."""
+    compile_cache_max_bytes: int | None = 2 * 1024**3
+    """Size cap of the compile cache (env `SPIN_PY_CACHE_MAX_SIZE`; None: no cap); the least
+    recently used artifacts are removed beyond it (`spin_py.runtime.compile_cache`)."""
+    cache_root: Path | None = None
+    """spin-py's cache directory (compiled artifacts, downloaded sources); None: no cache."""
+    tls: TlsSettings | None = None
+    """`--tls-cert`/`--tls-key`: serve HTTPS (None: plain HTTP)."""
 
     @property
     def resolved_state_dir(self) -> Path:
@@ -193,3 +208,14 @@ def parse_bytes(text: str) -> int:
     if match is None or int(match.group(1)) <= 0:
         raise ConfigError(f"invalid size {text!r}: expected bytes, e.g. 268435456 or 256MiB")
     return int(match.group(1)) * _BYTE_UNITS[(match.group(2) or "").upper()]
+
+
+def parse_tls(cert: Path | None, key: Path | None) -> TlsSettings | None:
+    """`--tls-cert` and `--tls-key` (both or neither); the files are loaded by
+    `spin_py.server.tls`, which names the one that is wrong."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        given, missing = ("--tls-cert", "--tls-key") if key is None else ("--tls-key", "--tls-cert")
+        raise ConfigError(f"{given} needs {missing} too (env SPIN_TLS_CERT / SPIN_TLS_KEY)")
+    return TlsSettings(cert=cert, key=key)

@@ -33,6 +33,7 @@ from spin_py.outbound.policy import OutboundPolicy, describe, is_self_request
 __all__ = ["DENIED_MESSAGE", "NetworkTarget", "build_url", "route_outbound"]
 
 DENIED_MESSAGE = "Outbound network destination not allowed: %s"
+ALLOW_HINT = 'To allow it, add to %s in the manifest: allowed_outbound_hosts = ["%s"]'
 
 log = logging.getLogger("spin_py.outbound")
 
@@ -102,7 +103,15 @@ def route_outbound(
 
 
 def _log_denied(url: yarl.URL, component_id: str | None) -> None:
+    """The denial, and the manifest line that would allow it (as Spin prints it)."""
+    destination = describe(url)
     if component_id is None:
-        log.error(DENIED_MESSAGE, describe(url))
+        log.error(DENIED_MESSAGE + ". " + ALLOW_HINT, destination, "the component", destination)
     else:
-        log.error(DENIED_MESSAGE + " (component %s)", describe(url), component_id)
+        log.error(
+            DENIED_MESSAGE + " (component %s). " + ALLOW_HINT,
+            destination,
+            component_id,
+            f"[component.{component_id}]",
+            destination,
+        )

@@ -10,11 +10,20 @@ deserialize (truncated, foreign) is recompiled and replaced.
 
 `.wat` sources (component text) are compiled directly; they are small and never cached.
 Only `cli.py` reads the environment: it passes `default_cache_dir(os.environ)` in.
+
+The directory does not grow without bound: every hit marks its artifact as used (its mtime is
+set to now), and after an artifact is written the least recently used ones are removed until
+the total is within `max_bytes` (default `DEFAULT_MAX_BYTES`, 2 GiB; `SPIN_PY_CACHE_MAX_SIZE`).
+One process evicts at a time (an `flock` on `.evict.lock`; a process that finds it taken skips
+eviction, the holder is doing it); removing an artifact another process is loading is safe on
+POSIX (an open file lives on until it is closed). Temporary files left by a process that died
+while writing are removed once they are an hour old.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -40,16 +49,30 @@ PROGRESS_THRESHOLD_BYTES = 1_000_000
 
 PROGRESS_INTERVAL_SECONDS = 5.0
 
+DEFAULT_MAX_BYTES = 2 * 1024**3
+"""The compile cache's default size cap: 2 GiB (about 50 componentize-py components)."""
 
-def default_cache_dir(env: Mapping[str, str]) -> Path:
-    """`$SPIN_PY_CACHE_DIR`, else `$XDG_CACHE_HOME/spin-py`, else `~/.cache/spin-py`; plus
-    `/compiled`."""
+ARTIFACT_SUFFIX = ".cwasm"
+EVICT_LOCK = ".evict.lock"
+STALE_TEMP_SECONDS = 3600.0
+"""A temporary file older than this was left by a writer that died: it is removed."""
+
+
+def default_cache_root(env: Mapping[str, str]) -> Path:
+    """spin-py's cache directory: `$SPIN_PY_CACHE_DIR`, else `$XDG_CACHE_HOME/spin-py`, else
+    `~/.cache/spin-py`. Compiled artifacts go in its `compiled/`, downloaded sources in
+    `sources/`."""
     explicit = env.get("SPIN_PY_CACHE_DIR")
     if explicit:
-        return Path(explicit) / "compiled"
+        return Path(explicit)
     xdg = env.get("XDG_CACHE_HOME")
     base = Path(xdg) if xdg else Path(env.get("HOME") or Path.home()) / ".cache"
-    return base / "spin-py" / "compiled"
+    return base / "spin-py"
+
+
+def default_cache_dir(env: Mapping[str, str]) -> Path:
+    """The compiled artifacts' directory: `default_cache_root(env) / "compiled"`."""
+    return default_cache_root(env) / "compiled"
 
 
 def report_to_stderr(line: str) -> None:
@@ -73,7 +96,7 @@ def is_text_source(path: Path, head: bytes) -> bool:
 class CompileCache:
     """Loads components for one Engine, through an on-disk artifact cache.
 
-    `directory=None` disables the cache (every load compiles).
+    `directory=None` disables the cache (every load compiles); `max_bytes=None` lifts the cap.
     """
 
     def __init__(
@@ -81,10 +104,12 @@ class CompileCache:
         engine: wasmtime.Engine,
         directory: Path | None,
         report: Report = report_to_stderr,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
     ) -> None:
         self._engine = engine
         self._directory = directory
         self._report = report
+        self._max_bytes = max_bytes
 
     @property
     def directory(self) -> Path | None:
@@ -101,12 +126,15 @@ class CompileCache:
             return Component(self._engine, data.decode("utf-8"))
         if self._directory is None:
             return self._compile(data, label)
-        artifact = self._directory / f"{cache_key(data)}.cwasm"
+        artifact = self._directory / f"{cache_key(data)}{ARTIFACT_SUFFIX}"
         cached = self._try_deserialize(artifact, label)
         if cached is not None:
+            mark_used(artifact)
             return cached
         component = self._compile(data, label)
         self._store(artifact, component, label)
+        if self._max_bytes is not None:
+            evict_least_recently_used(self._directory, self._max_bytes, keep=artifact)
         return component
 
     def _try_deserialize(self, artifact: Path, label: str) -> Component | None:
@@ -127,6 +155,85 @@ class CompileCache:
             write_atomically(artifact, bytes(component.serialize()))
         except OSError as err:
             log.warning("cannot cache the compiled %s in %s: %s", label, artifact.parent, err)
+
+
+def mark_used(artifact: Path) -> None:
+    """Record a use of `artifact` for the LRU order (its mtime; atime is often not kept)."""
+    with contextlib.suppress(OSError):
+        os.utime(artifact)
+
+
+def evict_least_recently_used(directory: Path, max_bytes: int, *, keep: Path) -> int:
+    """Remove the least recently used artifacts of `directory` (never `keep`) until they total
+    at most `max_bytes`, and stale temporary files; return the bytes removed. Skipped when
+    another process is evicting."""
+    _remove_stale_temporaries(directory)
+    if _artifacts_size(directory) <= max_bytes:
+        return 0
+    removed = count = 0
+    with _evict_lock(directory) as locked:
+        if not locked:
+            return 0
+        entries = []
+        for path in directory.glob(f"*{ARTIFACT_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                st = path.stat()
+                entries.append((st.st_mtime_ns, st.st_size, path))
+        total = sum(size for _, size, _ in entries)
+        for _, size, path in sorted(entries):
+            if total - removed <= max_bytes:
+                break
+            if path == keep:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += size
+                count += 1
+    if count:
+        log.info(
+            "compile cache %s: removed %d least recently used artifact(s), %.1f MB, to stay "
+            "within its %.1f MB limit",
+            directory,
+            count,
+            removed / 1e6,
+            max_bytes / 1e6,
+        )
+    return removed
+
+
+def _artifacts_size(directory: Path) -> int:
+    total = 0
+    for path in directory.glob(f"*{ARTIFACT_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            total += path.stat().st_size
+    return total
+
+
+@contextlib.contextmanager
+def _evict_lock(directory: Path) -> Iterator[bool]:
+    """An exclusive, non-blocking `flock` on the directory's lock file: True when taken."""
+    try:
+        fd = os.open(directory / EVICT_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # also releases the lock
+
+
+def _remove_stale_temporaries(directory: Path) -> None:
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for path in directory.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -19,7 +19,13 @@ from wasmtime.component import Component, ComponentInstanceType, ExportIndex, Fu
 from spin_py.errors import ComponentLoadError
 from spin_py.host.context import ComponentContext, RuntimeSettings
 from spin_py.manifest.model import App, RemoteSource
-from spin_py.runtime.compile_cache import CompileCache, Report, report_to_stderr
+from spin_py.manifest.model import Component as ManifestComponent
+from spin_py.runtime.compile_cache import (
+    DEFAULT_MAX_BYTES,
+    CompileCache,
+    Report,
+    report_to_stderr,
+)
 from spin_py.runtime.composition import shared_linker
 from spin_py.runtime.engine import NO_DEADLINE_TICKS
 
@@ -35,6 +41,14 @@ WASIP3_ADVICE = (
 )
 """What to do about a WASIp3 (`wasi:http@0.3`) component
 (docs/compatibility.md#wasip3-and-component-model-async)."""
+_SNIFF_BYTES = 512
+SUPPORTED_TOOLCHAINS = (
+    "spin-py runs wasi:http 0.2 components: the Spin Python SDK 3.x built with componentize-py "
+    "0.17.x (the `http-py-p2` template), the Spin JS SDK 1.x, or any `wasi:http@0.2.x` "
+    "component; spin-sdk 4.x/5.x build WASIp3 components, which spin-py cannot run "
+    "(docs/compatibility.md)"
+)
+"""Appended to load errors that a component built with another toolchain would cause."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,14 +84,16 @@ def load_components(
     only: Collection[str] | None = None,
     max_instance_memory: int | None = None,
     report: Report = report_to_stderr,
+    cache_max_bytes: int | None = DEFAULT_MAX_BYTES,
 ) -> dict[str, LoadedComponent]:
     """Load every component a trigger uses (or those in `only`), keyed by id.
 
     `linker` defaults to the process's shared linker; `cache_dir=None` disables the compile
-    cache. Raises `ComponentLoadError` for the first component that cannot run.
+    cache, `cache_max_bytes` is its size cap. Raises `ComponentLoadError` for the first
+    component that cannot run.
     """
     linker = linker if linker is not None else shared_linker(engine)
-    cache = CompileCache(engine, cache_dir, report)
+    cache = CompileCache(engine, cache_dir, report, max_bytes=cache_max_bytes)
     loaded: dict[str, LoadedComponent] = {}
     for component_id in trigger_component_ids(app):
         if only is not None and component_id not in only:
@@ -100,6 +116,8 @@ def load_component(
     """Compile, detect and link-check one component of `app`."""
     spec = app.components[component_id]
     path = _source_path(app, component_id, spec.source)
+    check_source(component_id, spec, path)
+    check_file_mounts(app, spec)
     component = _compile(cache, component_id, path)
     export = detect_handler(engine, component, component_id)
     index = _handle_index(component, export, component_id)
@@ -116,6 +134,66 @@ def _source_path(app: App, component_id: str, source: str | RemoteSource) -> Pat
         )
     path = Path(source)
     return path if path.is_absolute() else app.base_dir / path
+
+
+def check_source(component_id: str, spec: ManifestComponent, path: Path) -> None:
+    """A missing source (with a hint to build it when the component has a build command) or a
+    file that is neither a binary component nor component text is a `ComponentLoadError`."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(_SNIFF_BYTES)
+    except FileNotFoundError as err:
+        hint = ""
+        if spec.build is not None:
+            hint = (
+                "; it has a build command: run `spin-py build` first (or `spin-py up --build`, "
+                "or `spin-py watch`, which build before serving)"
+            )
+        raise ComponentLoadError(
+            f'component "{component_id}": source {path} does not exist{hint}'
+        ) from err
+    except OSError:
+        return  # `_compile` reports it
+    if head.startswith(b"\0asm") or path.suffix == ".wat" or _looks_like_wat(head):
+        return
+    raise ComponentLoadError(
+        f'component "{component_id}": {path} is not a WebAssembly component (it starts with '
+        f"{head[:8]!r}; a component starts with b'\\x00asm'): check its `source` in the "
+        "manifest"
+    )
+
+
+def _looks_like_wat(head: bytes) -> bool:
+    """Component text: UTF-8 whose first line that is not blank or a `;;` comment starts with
+    `(` (all comments so far counts too: the sniffed head may end inside them)."""
+    text = None
+    for cut in range(4):  # the head may end inside a multi-byte character
+        try:
+            text = head[: len(head) - cut].decode("utf-8")
+            break
+        except UnicodeDecodeError:
+            continue
+    if not text:
+        return False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith(";;"):
+            return stripped.startswith("(")
+    return True
+
+
+def check_file_mounts(app: App, spec: ManifestComponent) -> None:
+    """A `files = [{ source, destination }]` mount whose source does not exist fails the load,
+    as in Spin (a glob that matches nothing is not an error)."""
+    for mount in spec.files:
+        if mount.destination is None:
+            continue
+        source = app.base_dir / mount.source
+        if not source.exists():
+            raise ComponentLoadError(
+                f'component "{spec.id}": files mount source "{mount.source}" ({source}) does '
+                f'not exist (mounted at "{mount.destination}")'
+            )
 
 
 def _compile(cache: CompileCache, component_id: str, path: Path) -> Component:
@@ -179,7 +257,8 @@ def detect_handler(engine: wasmtime.Engine, component: Component, component_id: 
     listed = ", ".join(f"`{name}`" for name in exports) or "nothing"
     raise ComponentLoadError(
         f'component "{component_id}" does not export a supported handler: expected '
-        f"`{HANDLER_INTERFACE}@0.2.x` (with `{HANDLER_FUNC}`), but it exports {listed}"
+        f"`{HANDLER_INTERFACE}@0.2.x` (with `{HANDLER_FUNC}`), but it exports {listed}. "
+        + SUPPORTED_TOOLCHAINS
     )
 
 
@@ -207,7 +286,8 @@ def check_links(
         linker.instantiate(store, component)
     except Exception as err:  # a WasmtimeError, or a host function trapping at start-up
         raise ComponentLoadError(
-            f'component "{component_id}" cannot be instantiated: {_first_line(err)}'
+            f'component "{component_id}" cannot be instantiated: {_first_line(err)}. '
+            + SUPPORTED_TOOLCHAINS
         ) from err
     finally:
         store.close()

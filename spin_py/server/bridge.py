@@ -246,6 +246,7 @@ def build_handler(app: App, config: UpConfig, cache_dir: Path | None) -> WasmCom
             cache_dir,
             only=config.component_ids or None,
             max_instance_memory=config.max_instance_memory,
+            cache_max_bytes=config.compile_cache_max_bytes,
         )
     except BaseException:
         services.close()

@@ -20,6 +20,7 @@ import asyncio
 import os
 import signal
 import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -56,13 +57,14 @@ async def serve(
     *,
     shared: bool = False,
     await_turn: Callable[[], Awaitable[None]] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> None:
     """Serve the app `build_app` makes (inside the loop) on `sock` until a stop signal.
 
     `sock` is bound but not listening (`spin_py.server.listen`): once the app is built, this
     process starts listening, or, with `await_turn`, waits for it to return (a worker: its
     supervisor listens once every worker is ready). `shared`: other worker processes accept
-    on `sock` too (see `SHARED_ACCEPT_BATCH`).
+    on `sock` too (see `SHARED_ACCEPT_BATCH`). `ssl_context`: serve HTTPS.
     """
     stop = _stop_event()
     web_app = await build_app()
@@ -79,7 +81,7 @@ async def serve(
         else:
             await _unless_stopped(await_turn(), stop)
         if not stop.is_set():
-            await _start_site(runner, sock, shared)
+            await _start_site(runner, sock, shared, ssl_context)
             on_ready()
             await stop.wait()
     finally:
@@ -93,9 +95,19 @@ def run(
     *,
     shared: bool = False,
     await_turn: Callable[[], Awaitable[None]] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> None:
     """Blocking entry point: `serve` in a fresh event loop."""
-    asyncio.run(serve(build_app, sock, on_ready, shared=shared, await_turn=await_turn))
+    asyncio.run(
+        serve(
+            build_app,
+            sock,
+            on_ready,
+            shared=shared,
+            await_turn=await_turn,
+            ssl_context=ssl_context,
+        )
+    )
 
 
 async def _unless_stopped(turn: Awaitable[None], stop: asyncio.Event) -> None:
@@ -111,14 +123,19 @@ async def _unless_stopped(turn: Awaitable[None], stop: asyncio.Event) -> None:
         waiting.result()  # re-raise what the turn raised
 
 
-async def _start_site(runner: web.AppRunner, sock: socket.socket, shared: bool) -> None:
+async def _start_site(
+    runner: web.AppRunner,
+    sock: socket.socket,
+    shared: bool,
+    ssl_context: ssl.SSLContext | None = None,
+) -> None:
     if not shared:
-        await web.SockSite(runner, sock).start()
+        await web.SockSite(runner, sock, ssl_context=ssl_context).start()
         return
     # asyncio re-`listen()`s with the same number it uses as its accept batch: restore the
     # queue length the socket was bound with (`listen.BACKLOG`).
     turns = _TakeTurnsSocket(sock.family, sock.type, sock.proto, fileno=os.dup(sock.fileno()))
-    await web.SockSite(runner, turns, backlog=SHARED_ACCEPT_BATCH).start()
+    await web.SockSite(runner, turns, backlog=SHARED_ACCEPT_BATCH, ssl_context=ssl_context).start()
     sock.listen(BACKLOG)
 
 

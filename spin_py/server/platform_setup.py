@@ -65,6 +65,7 @@ def prepare_platform(app: App, config: UpConfig) -> None:
 def _describe_stores(app: App, services: PlatformServices) -> None:
     kv_labels = _used(c.key_value_stores for c in app.components.values())
     db_labels = _used(c.sqlite_databases for c in app.components.values())
+    services.key_value.check_reachable(kv_labels)
     for label in kv_labels:
         log.info('key-value store "%s": %s', label, services.key_value.describe(label))
     for label in db_labels:

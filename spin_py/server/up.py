@@ -38,6 +38,7 @@ from spin_py.server.component import (
 from spin_py.server.listen import bind_listener, bound_url
 from spin_py.server.listing import listed_routes, render_json, render_plain
 from spin_py.server.supervisor import Supervisor
+from spin_py.server.tls import server_context
 from spin_py.server.worker import AwaitTurn
 from spin_py.telemetry import Telemetry, configure
 
@@ -50,9 +51,14 @@ def up(
     *,
     components: ComponentHandlerFactory = default_component_handler,
     out: TextIO = sys.stdout,
+    app: App | None = None,
 ) -> None:
-    """Serve the app at `config.manifest_path` until SIGINT/SIGTERM; errors are `SpinPyError`s."""
-    app = retain_components(manifest.load(config.manifest_path), config.component_ids)
+    """Serve the app at `config.manifest_path` (`app`: that manifest, if the caller loaded it
+    already) until SIGINT/SIGTERM; errors are `SpinPyError`s."""
+    if app is None:
+        app = retain_components(manifest.load(config.manifest_path), config.component_ids)
+    if config.tls is not None:
+        server_context(config.tls)  # a bad certificate or key fails before the port is bound
     router = Router.build(app.triggers)
     if config.workers > 1:
         _up_workers(app, router, config, components, out)
@@ -84,12 +90,15 @@ def serve_socket(
         if inspect.isawaitable(handler):
             handler = await handler
         if isinstance(handler, SelfOriginAware):
-            handler.set_self_origin(SelfOrigin.from_sockname("http", sock.getsockname()))
+            handler.set_self_origin(SelfOrigin.from_sockname(scheme(config), sock.getsockname()))
         return create_web_app(app, router, handler, telemetry)
 
+    ssl_context = None if config.tls is None else server_context(config.tls)
     try:
         shared = await_turn is not None
-        lifecycle.run(build_app, sock, on_ready, shared=shared, await_turn=await_turn)
+        lifecycle.run(
+            build_app, sock, on_ready, shared=shared, await_turn=await_turn, ssl_context=ssl_context
+        )
     finally:
         telemetry.shutdown(TELEMETRY_SHUTDOWN_S)
 
@@ -124,7 +133,7 @@ def _listing(
     sock: socket.socket, router: Router, config: UpConfig, out: TextIO
 ) -> Callable[[], None]:
     """Prints the startup listing for the bound `sock` when called."""
-    base_url = bound_url(sock)
+    base_url = bound_url(sock, scheme(config))
     routes = listed_routes(base_url, router)
     render = render_json if config.output_format == "json" else render_plain
 
@@ -133,3 +142,8 @@ def _listing(
         out.flush()
 
     return print_listing
+
+
+def scheme(config: UpConfig) -> str:
+    """`https` with `--tls-cert`, else `http`."""
+    return "http" if config.tls is None else "https"

@@ -94,6 +94,8 @@ async def test_every_form_allowed_and_denied(
                 else:
                     line = (
                         f"Outbound network destination not allowed: {row.logged} (component r{i})"
+                        f". To allow it, add to [component.r{i}] in the manifest: "
+                        f'allowed_outbound_hosts = ["{row.logged}"]'
                     )
                     ok = (status, case) == (502, error_case("HTTP-request-denied"))
                     ok = ok and not reached and line in served.errors()

@@ -50,9 +50,10 @@ async def test_self_request_and_denial_log_line(
     assert (status, headers["x-proxy-error"]) == (502, error_case("HTTP-request-denied"))
     finished = await asyncio.to_thread(server.stop)
     assert (
-        "Outbound network destination not allowed: http://192.0.2.1:81 (component proxy)"
-        in finished.stderr
-    )
+        "Outbound network destination not allowed: http://192.0.2.1:81 (component proxy). "
+        "To allow it, add to [component.proxy] in the manifest: allowed_outbound_hosts = "
+        '["http://192.0.2.1:81"]'
+    ) in finished.stderr
 
 
 async def test_templated_host_resolved_with_cli_variables(

@@ -3,20 +3,26 @@
 Keys are used as given (no per-label prefix, as in Spin), so two labels pointing at the same
 Redis database share their keys. `increment` is Redis's INCRBY: the counter is stored as decimal
 text. `swap_if` runs as one Lua script, so it is atomic on the server. The client keeps a
-thread-safe connection pool; it connects lazily, so an unreachable server shows up as `other`
-errors on use rather than at startup.
+thread-safe connection pool and connects lazily; `spin-py up` pings every Redis store a
+component uses before serving (`ping`), so an unreachable server stops startup with a clear
+error. A server that goes away later gives the guest `other` errors; the first failure is
+logged as an error (later ones at debug level, until an operation succeeds again).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
 from spin_py.platform.kv.backend import StoreError, check_i64
 
 T = TypeVar("T")
+
+log = logging.getLogger("spin_py.platform")
 
 CONNECT_TIMEOUT = 5.0
 """Seconds to wait for a TCP connection to the Redis server."""
@@ -50,12 +56,45 @@ class RedisKeyValueStore:
         except ValueError as exc:
             raise StoreError(f"invalid Redis URL for key-value store {label!r}: {exc}") from exc
         self._swap_if_equal = self._client.register_script(_SWAP_IF_EQUAL)
+        self._failing = False
 
     def _run(self, action: Callable[[], T]) -> T:
         try:
-            return action()
+            result = action()
         except redis.RedisError as exc:
+            self._failed(exc)
             raise StoreError(f"redis: {exc}") from exc
+        if self._failing:
+            self._failing = False
+            log.warning('key-value store "%s": Redis at %s answers again', self.label, self.where)
+        return result
+
+    def _failed(self, exc: redis.RedisError) -> None:
+        if self._failing:
+            log.debug('key-value store "%s": Redis at %s: %s', self.label, self.where, exc)
+            return
+        self._failing = True
+        log.error(
+            'key-value store "%s": Redis at %s failed: %s (components get an `other` error; '
+            "further failures are logged at debug level)",
+            self.label,
+            self.where,
+            exc,
+        )
+
+    @property
+    def where(self) -> str:
+        """The server's URL without its password, for messages."""
+        return without_password(self.url)
+
+    def ping(self) -> None:
+        """Check that the server answers; raises `StoreError` saying why not."""
+        try:
+            self._client.ping()
+        except redis.RedisError as exc:
+            raise StoreError(
+                f'key-value store "{self.label}": cannot reach Redis at {self.where}: {exc}'
+            ) from exc
 
     def get(self, key: str) -> bytes | None:
         value = self._run(lambda: self._client.get(key))
@@ -105,3 +144,13 @@ class RedisKeyValueStore:
 
     def close(self) -> None:
         self._client.close()
+
+
+def without_password(url: str) -> str:
+    """`url` with its password (if any) replaced by `***`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from spin_py.errors import ConfigError
 from spin_py.manifest.model import App
@@ -26,7 +25,7 @@ from spin_py.platform.kv.backend import (
     NoSuchStore,
     StoreError,
 )
-from spin_py.platform.kv.redis import RedisKeyValueStore
+from spin_py.platform.kv.redis import RedisKeyValueStore, without_password
 from spin_py.platform.kv.sqlite import SqliteKeyValueStore
 from spin_py.platform.runtime_config import KeyValueStoreConfig, RedisStoreConfig, SpinStoreConfig
 
@@ -56,8 +55,18 @@ class KeyValueStores:
         """Where a store keeps its data, for startup messages (no password)."""
         config = self._configs[label]
         if isinstance(config, RedisStoreConfig):
-            return f"Redis at {_without_password(config.url)}"
+            return f"Redis at {without_password(config.url)}"
         return f'"{config.path}"' if config.path else "a temporary in-memory store"
+
+    def check_reachable(self, labels: Iterable[str]) -> None:
+        """Raise `ConfigError` if a Redis store among `labels` does not answer a ping."""
+        for label in labels:
+            store = self._stores.get(label)
+            if isinstance(store, RedisKeyValueStore):
+                try:
+                    store.ping()
+                except StoreError as exc:
+                    raise ConfigError(str(exc)) from exc
 
     def check_components(self, app: App) -> None:
         """Raise `ConfigError` if a component lists a label no store has."""
@@ -133,12 +142,3 @@ def _redis(label: str, url: str) -> RedisKeyValueStore:
         return RedisKeyValueStore(label, url)
     except StoreError as exc:
         raise ConfigError(str(exc)) from exc
-
-
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
