@@ -1,21 +1,23 @@
-"""Concrete input and output streams for the host side of `wasi:io/streams`.
+"""Concrete input and output streams for the host side of `wasi:io/streams`, and the channels
+that carry bytes between the guest's thread and the event loop.
 
 Two threads meet here: the guest thread calls the stream methods (through `wasi:io/streams`),
 and the event loop moves bytes in and out (aiohttp request bodies, response writes). Each
-stream guards its state with a lock held only for a few statements, never while waiting; the
-loop side calls `RequestState.notify()` after every change so blocked guest calls re-check.
+stream guards its state with a lock held only for a few statements, never while waiting; a
+change that may unblock a waiting guest call ends with `RequestState.notify()`.
 
 - `BytesInputStream`, `EmptyInputStream`: fixed content.
 - `PullInputStream`: pulls chunks from an async source on the loop when the guest wants data.
-- `PushOutputStream`: hands written bytes to an async sink on the loop, with bounded buffering.
-- `CallbackOutputStream`: a synchronous sink (e.g. stdout capture); `DiscardOutputStream`.
+- `ByteChannel`: the guest writes, the loop reads in batches; bounded (every outgoing body,
+  HTTP response or request, owns one).
+- `CallbackOutputStream`: a synchronous sink in the guest thread (stdout/stderr capture).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 
@@ -31,9 +33,8 @@ from spin_py.host.streams import (
 from spin_py.host.table import HostTrap
 
 DEFAULT_CAPACITY = 64 * 1024
-"""Bytes a `PushOutputStream` accepts before the sink has taken them."""
-
-DISCARD_PERMIT = 1024 * 1024
+"""Bytes a `ByteChannel` holds before the reader has taken them (and a `CallbackOutputStream`'s
+permit)."""
 
 
 def describe(exc: BaseException) -> str:
@@ -217,206 +218,190 @@ class PullInputStream(InputStream):
 
 # -- output streams -----------------------------------------------------------------------------
 
-Sink = Callable[[bytes], Awaitable[None]]
-"""Takes bytes on the event loop; returning means they were accepted (e.g. written)."""
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
-class PushOutputStream(OutputStream):
-    """Hands written bytes to `sink` on the event loop, holding at most `capacity` bytes.
+class ByteChannel(OutputStream):
+    """A bounded, thread-safe byte channel: the guest writes, the event loop reads.
 
-    `check_write` permits `capacity` minus the bytes the sink has not yet accepted, so a slow
-    sink (a slow client) slows the guest down. Written bytes go to the loop at once (a pump
-    task hands everything queued to the sink in one call).
+    The writer end is this object, an `OutputStream` the guest writes to from its thread: a
+    write appends to the buffer under a lock and returns at once while there is room
+    (`check_write` reports the room left of `capacity`); `blocking_write_and_flush` waits only
+    while the buffer is full. A flush is complete once the bytes are in the buffer ("flushed"
+    means accepted by the host, as in wasmtime's HTTP body streams). The owner ends the writer
+    side with `finish()` or `abort(reason)`; writes are refused (`closed`) afterwards.
 
-    Flushing: by default the buffer is the channel, as in wasmtime's HTTP body streams, and a
-    flush is complete as soon as the bytes are queued; `sync_flush=True` makes a flush wait
-    until the sink has accepted every byte written before it (one thread round trip per
-    flush, which a guest writing 4 KiB `blocking-write-and-flush` chunks pays per chunk).
-    A sink exception fails the stream: the next guest call reports it (`StreamFailed`),
-    later calls report `closed`.
+    The reader end is `read()`, awaited on the request's event loop: it takes everything buffered
+    in one call (one batch per wake-up), waits while the buffer is empty, returns None once the
+    writer finished and every byte was read, and raises the abort reason after the bytes written
+    before the abort. The writer wakes the loop only when the reader is waiting (the buffer went
+    from empty to non-empty, or the writer side ended), never per chunk; the reader wakes a
+    guest only when it frees room in a full buffer. At most `capacity` bytes are buffered, plus
+    the one batch the reader holds.
 
-    The owner (e.g. the response body) calls `close()` to refuse further writes, then
-    `drain()` on the loop (or `wait_drained()` in the guest thread) to wait until every
-    accepted byte has reached the sink; or `abort()` to refuse writes and drop what is queued.
-    A sink failure's `IoError` detail is `error_detail(exc)`, else the exception.
+    `close_reader()` says nobody will read any more (the client went away, the request is over):
+    buffered bytes are dropped and the guest's next call reports `failure` once (as
+    `last-operation-failed`), then `closed`; with `discard_writes=True` writes are accepted and
+    dropped instead (a failed outbound request, whose failure reaches the guest elsewhere).
     """
 
-    def __init__(
-        self,
-        state: RequestState,
-        sink: Sink,
-        capacity: int = DEFAULT_CAPACITY,
-        *,
-        sync_flush: bool = False,
-        error_detail: ErrorDetail | None = None,
-    ) -> None:
+    def __init__(self, state: RequestState, capacity: int = DEFAULT_CAPACITY) -> None:
         self._state = state
-        self._error_detail = error_detail
-        self._sink = sink
         self._capacity = capacity
-        self._sync_flush = sync_flush
         self._lock = threading.Lock()
-        self._queue: deque[bytes] = deque()
-        self._pending = 0
-        self._flushing = False
-        self._pumping = False
-        self._pump_done: asyncio.Event | None = None
-        self._closed = False
-        self._error: IoError | None = None
-        self._error_reported = False
-        self.bytes_accepted = 0
-        """Bytes the sink has taken so far."""
+        self._buffer = bytearray()
+        self._finished = False
+        self._aborted: BaseException | None = None
+        self._reader_gone = False
+        self._discard = False
+        self._failure: IoError | None = None
+        self._failure_reported = False
+        self._waiter: asyncio.Future[None] | None = None
+        self.bytes_written = 0
+        """Bytes the channel accepted from the guest (dropped ones excluded)."""
 
     @property
-    def pending(self) -> int:
-        """Bytes written by the guest that the sink has not taken yet."""
-        return self._pending
+    def buffered(self) -> int:
+        """Bytes written that the reader has not taken yet."""
+        return len(self._buffer)
 
     @property
-    def error(self) -> IoError | None:
-        """The sink's failure, if it failed."""
-        return self._error
+    def ended(self) -> bool:
+        """True once the writer side finished or aborted."""
+        return self._finished or self._aborted is not None
+
+    # -- the writer end (guest thread) ----------------------------------------------------------
 
     def check_write(self) -> int:
         with self._lock:
             self._raise_if_unusable()
-            return self._permit()
+            return self._room()
 
     def write(self, data: bytes) -> None:
         with self._lock:
             self._raise_if_unusable()
-            _check_permit(len(data), self._permit())
-            if not data:
-                return
-            self._queue.append(data)
-            self._pending += len(data)
-            start = not self._pumping
-            self._pumping = True
-        if start:
-            try:
-                self._state.loop.call_soon_threadsafe(self._start_pump)
-            except RuntimeError as err:  # the loop is closed: the server is going away
-                self._fail(err)
+            _check_permit(len(data), self._room())
+            waiter = self._append(data)
+        self._wake(waiter)
 
     def flush(self) -> None:
         with self._lock:
             self._raise_if_unusable()
-            self._flushing = self._sync_flush and self._pending > 0
 
     def blocking_flush(self) -> None:
         self.flush()
-        if self._sync_flush:
-            self._state.wait_until(self._flushed_or_failed)
-        with self._lock:
-            self._raise_if_unusable()
 
     def subscribe(self) -> Pollable:
         return CallbackPollable(self._writable)
 
-    def close(self) -> None:
-        """Refuse further writes (guest calls see `closed`); accepted bytes still go out.
+    def blocking_write_and_flush(self, data: bytes) -> None:
+        """Append `data` as room allows, waiting only while the buffer is full."""
+        view = memoryview(data)
+        while True:
+            with self._lock:
+                self._raise_if_unusable()
+                room = self._room()
+                taken = min(room, len(view))
+                waiter = self._append(view[:taken])
+            view = view[taken:]
+            self._wake(waiter)
+            if not view:
+                return
+            if not room:
+                self._state.wait_until(self._writable)
 
-        Callable from any thread.
-        """
-        with self._lock:
-            self._closed = True
-        self._state.notify()
+    def finish(self) -> None:
+        """End the writer side normally: the reader sees the end after the buffered bytes."""
+        self._end(None)
 
-    def abort(self) -> None:
-        """Refuse further writes and drop the bytes not yet handed to the sink (any thread).
+    def abort(self, reason: BaseException) -> None:
+        """End the writer side as broken: the reader gets `reason` after the buffered bytes."""
+        self._end(reason)
 
-        A sink call already in progress completes; `drain()` then returns.
-        """
-        with self._lock:
-            self._closed = True
-            dropped = sum(len(chunk) for chunk in self._queue)
-            self._queue.clear()
-            self._pending -= dropped
-        self._state.notify()
+    # -- the reader end (event loop) ------------------------------------------------------------
 
-    async def drain(self) -> None:
-        """On the loop: wait until the sink has taken every accepted byte.
+    async def read(self) -> bytes | None:
+        """Every buffered byte in one batch, waiting while there is none; None at the end.
 
-        Raises `StreamFailed` if the sink failed.
+        Raises the writer's abort reason once the bytes written before the abort were read.
         """
         while True:
             with self._lock:
-                if self._error is not None:
-                    raise StreamFailed(self._error)
-                if not self._pumping:
-                    return
-                done = self._pump_done
-            if done is None:  # the pump is scheduled but has not started yet
-                await asyncio.sleep(0)
+                if self._buffer:
+                    was_full = len(self._buffer) >= self._capacity
+                    batch, self._buffer = self._buffer, bytearray()
+                    break
+                if self._aborted is not None:
+                    raise self._aborted
+                if self._finished or self._reader_gone:
+                    return None
+                waiter = asyncio.get_running_loop().create_future()
+                self._waiter = waiter
+            await waiter
+        if was_full:
+            self._state.notify()
+        return bytes(batch)
+
+    def close_reader(self, failure: IoError | None = None, *, discard_writes: bool = False) -> None:
+        """Nobody reads any more (any thread); see the class docstring."""
+        with self._lock:
+            self._reader_gone = True
+            self._discard = discard_writes
+            if failure is not None and self._failure is None and not self.ended:
+                self._failure = failure
+            self._buffer.clear()
+            waiter, self._waiter = self._waiter, None
+        self._wake(waiter)
+        self._state.notify()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _room(self) -> int:
+        if self._discard:
+            return self._capacity
+        return max(0, self._capacity - len(self._buffer))
+
+    def _append(self, data: bytes | memoryview) -> asyncio.Future[None] | None:
+        """Under the lock: take `data`; returns the reader's waiter to wake, if it waits."""
+        if self._discard or not data:
+            return None
+        self._buffer += data
+        self.bytes_written += len(data)
+        waiter, self._waiter = self._waiter, None
+        return waiter
+
+    def _end(self, reason: BaseException | None) -> None:
+        with self._lock:
+            if self.ended:
+                return
+            if reason is None:
+                self._finished = True
             else:
-                await done.wait()
+                self._aborted = reason
+            waiter, self._waiter = self._waiter, None
+        self._wake(waiter)
 
-    def wait_drained(self) -> None:
-        """In the guest thread: like `drain()`, blocking through the request state."""
-        self._state.wait_until(self._flushed_or_failed)
-        if self._error is not None:
-            raise StreamFailed(self._error)
-
-    def _permit(self) -> int:
-        if self._flushing:
-            if self._pending > 0:
-                return 0
-            self._flushing = False
-        return max(0, self._capacity - self._pending)
+    def _wake(self, waiter: asyncio.Future[None] | None) -> None:
+        if waiter is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the server is going away
+            waiter.get_loop().call_soon_threadsafe(_resolve, waiter)
 
     def _raise_if_unusable(self) -> None:
-        if self._error is not None and not self._error_reported:
-            self._error_reported = True
-            raise StreamFailed(self._error)
-        if self._closed or self._error is not None:
+        if self._failure is not None and not self._failure_reported:
+            self._failure_reported = True
+            raise StreamFailed(self._failure)
+        if self.ended or (self._reader_gone and not self._discard):
             raise StreamClosed
-
-    def _flushed_or_failed(self) -> bool:
-        return self._pending == 0 or self._error is not None
 
     def _writable(self) -> bool:
         with self._lock:
-            if self._closed or self._error is not None:
+            if self._failure is not None or self.ended or self._reader_gone:
                 return True
-            return self._pending < self._capacity and not (self._flushing and self._pending > 0)
-
-    def _start_pump(self) -> None:
-        self._pump_done = asyncio.Event()
-        self._state.loop.create_task(self._pump(self._pump_done))
-
-    async def _pump(self, done: asyncio.Event) -> None:
-        try:
-            while (data := self._take_queued()) is not None:
-                try:
-                    await self._sink(data)
-                except BaseException as exc:
-                    self._fail(exc)
-                    if isinstance(exc, asyncio.CancelledError):
-                        raise
-                    return
-                with self._lock:
-                    self._pending -= len(data)
-                    self.bytes_accepted += len(data)
-                self._state.notify()
-        finally:
-            done.set()
-
-    def _take_queued(self) -> bytes | None:
-        with self._lock:
-            if not self._queue:
-                self._pumping = False
-                return None
-            data = self._queue[0] if len(self._queue) == 1 else b"".join(self._queue)
-            self._queue.clear()
-            return data
-
-    def _fail(self, exc: BaseException) -> None:
-        with self._lock:
-            self._error = _io_error(exc, self._error_detail)
-            self._queue.clear()
-            self._pending = 0
-            self._pumping = False
-        self._state.notify()
+            return self._room() > 0
 
 
 class CallbackOutputStream(OutputStream):
@@ -461,10 +446,3 @@ class CallbackOutputStream(OutputStream):
     def _raise_if_closed(self) -> None:
         if self._closed:
             raise StreamClosed
-
-
-class DiscardOutputStream(CallbackOutputStream):
-    """Accepts and forgets every byte."""
-
-    def __init__(self) -> None:
-        super().__init__(lambda _data: None, DISCARD_PERMIT)

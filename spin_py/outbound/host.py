@@ -3,8 +3,8 @@
 An `OutboundHost` holds the pooled `OutboundClient`, the server's `ChainDispatcher` (which runs
 `http://<id>.spin.internal/...` requests in-process; `ChainedRequest` in, `ChainedResponse`
 out) with the component ids it reaches, and the `SelfOrigin` the listener bound. The server
-`attach`es it to every component context; `host_of(ctx)` finds it (outside the server, e.g. a
-bare `Invoker`, a shared host without chaining or self requests is used).
+builds one per app and serves every component's outbound requests through it
+(`spin_py.outbound.send.OutboundHandler`).
 
 `policy_for(ctx)` is the component's `allowed_outbound_hosts` as an `OutboundPolicy`, built
 once per component with `{{ var }}` templates resolved over the app's variables.
@@ -20,7 +20,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -42,7 +42,6 @@ __all__ = [
     "ChainedResponse",
     "Headers",
     "OutboundHost",
-    "host_of",
     "policy_for",
 ]
 
@@ -116,11 +115,6 @@ class OutboundHost:
         self.origin: SelfOrigin | None = None
         self.self_token = SELF_TOKEN
 
-    def attach(self, contexts: Iterable[ComponentContext]) -> None:
-        """Serve the outbound requests of these components' guests."""
-        for ctx in contexts:
-            ctx.ext(OutboundHost, lambda _ctx: self)
-
     def is_self_request(self, header_value: str | None) -> bool:
         """True when a `SELF_REQUEST_HEADER` value proves the request came from this process."""
         return header_value is not None and hmac.compare_digest(header_value, self.self_token)
@@ -143,21 +137,6 @@ class OutboundHost:
     async def aclose(self) -> None:
         """Close the client's pooled connections (server shutdown)."""
         await self.client.close()
-
-
-_standalone: list[OutboundHost] = []
-
-
-def host_of(ctx: ComponentContext) -> OutboundHost:
-    """The host serving `ctx`'s outbound requests (a shared one without chaining if none was
-    attached)."""
-
-    def shared(_ctx: ComponentContext) -> OutboundHost:
-        if not _standalone:
-            _standalone.append(OutboundHost())
-        return _standalone[0]
-
-    return ctx.ext(OutboundHost, shared)
 
 
 # -- the per-component policy -----------------------------------------------------------------

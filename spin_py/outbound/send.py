@@ -1,6 +1,8 @@
 """`wasi:http/outgoing-handler` for real: allowed hosts, the HTTP client, self requests, chaining.
 
-Per `handle(request, options)`, in the guest thread and before anything is connected:
+`OutboundHandler` is the `OutgoingHandler` the server installs for every component of the app
+(`spin_py.wasi.http.outgoing.use_outgoing_handler`). Per `handle(request, options)`, in the
+guest thread and before anything is connected:
 
 1. the URL is built and placed by `route_outbound` with the component's `OutboundPolicy`
    (`allowed_outbound_hosts`, built once per component, `{{ var }}` templates resolved over the
@@ -14,8 +16,8 @@ Per `handle(request, options)`, in the guest thread and before anything is conne
    guest's request-options timeouts, nanoseconds, become seconds; self requests go to the bound
    address), or, for `http://<id>.spin.internal/...`, in-process through the `ChainDispatcher`
    the server installed (there the request-options timeouts do not apply; the chained call
-   keeps the caller's deadline). The body streams from the guest as it writes it
-   (`RequestBody`).
+   keeps the caller's deadline). The body streams from the guest as it writes it (its
+   `BodyReader`, see `request_body`).
 
 The `PendingResponse` future becomes ready when the response head arrives or the request fails;
 failures are error-codes, never traps. The span gets `http.response.status_code` and ends when
@@ -38,7 +40,7 @@ from collections.abc import Callable, Coroutine, Iterable
 import yarl
 from opentelemetry.trace import Span
 
-from spin_py.host.channels import NextChunk, describe
+from spin_py.host.channels import describe
 from spin_py.host.state import RequestState
 from spin_py.outbound import (
     ChainTarget,
@@ -53,10 +55,9 @@ from spin_py.outbound.host import (
     ChainedRequest,
     Headers,
     OutboundHost,
-    host_of,
     policy_for,
 )
-from spin_py.outbound.request_body import RequestBody
+from spin_py.outbound.request_body import release, request_chunks, request_puller
 from spin_py.outbound.response import (
     PendingResponse,
     error_code_from,
@@ -66,12 +67,12 @@ from spin_py.telemetry import context_of, inject_headers, mark_error, start_host
 from spin_py.telemetry import semconv as sc
 from spin_py.telemetry.propagation import TRACEPARENT, TRACESTATE
 from spin_py.telemetry.scope import telemetry_of
-from spin_py.wasi.http.body import BodyTarget
+from spin_py.wasi.http.body import BodyReader
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.request import OutgoingRequest, RequestOptions
 from spin_py.wasi.http.response import FutureIncomingResponse, ResponseOutcome
 
-__all__ = ["RequestOutbound", "outbound_for_request"]
+__all__ = ["OutboundHandler", "RequestOutbound"]
 
 log = logging.getLogger("spin_py.wasi.http.outbound")
 
@@ -79,21 +80,25 @@ log = logging.getLogger("spin_py.wasi.http.outbound")
 # -- one request's outbound calls -----------------------------------------------------------
 
 
-def outbound_for_request(state: RequestState) -> RequestOutbound:
-    """The `OutboundFactory` installed in `wasi:http/outgoing-handler`."""
-    return RequestOutbound(state, host_of(state.component))
+class OutboundHandler:
+    """The app's `OutgoingHandler`: every component's requests go out through `host`."""
+
+    def __init__(self, host: OutboundHost) -> None:
+        self.host = host
+
+    def send_request(
+        self, state: RequestState, request: OutgoingRequest, options: RequestOptions | None
+    ) -> FutureIncomingResponse:
+        """Route, trace and start sending `request` (see the module docstring)."""
+        return RequestOutbound(state, self.host).send(request, options)
 
 
 class RequestOutbound:
-    """The `Outbound` of one request: places, traces and sends its guest's requests."""
+    """The outbound calls of one request: places, traces and sends its guest's requests."""
 
     def __init__(self, state: RequestState, host: OutboundHost) -> None:
         self._state = state
         self._host = host
-
-    def request_body(self, request: OutgoingRequest) -> BodyTarget:
-        """A streamed body (the consumer is attached when the request is sent)."""
-        return RequestBody(self._state)
 
     def send(
         self, request: OutgoingRequest, options: RequestOptions | None
@@ -105,7 +110,7 @@ class RequestOutbound:
         except OutboundError as error:
             self._refused(request, error)
             if body is not None:
-                body.detach()
+                release(body)
             return FutureIncomingResponse.resolved(error_code_from(error))
         if isinstance(target, ChainTarget):
             span = self._client_span(request.method, _chain_url(request))
@@ -131,7 +136,7 @@ class RequestOutbound:
         )
 
     def _start(
-        self, coro: Coroutine[object, object, ResponseOutcome], span: Span, body: RequestBody | None
+        self, coro: Coroutine[object, object, ResponseOutcome], span: Span, body: BodyReader | None
     ) -> FutureIncomingResponse:
         try:
             future = asyncio.run_coroutine_threadsafe(coro, self._state.loop)
@@ -149,7 +154,7 @@ class RequestOutbound:
         method: str,
         url: yarl.URL,
         headers: Headers,
-        body: RequestBody | None,
+        body: BodyReader | None,
         options: RequestOptions | None,
         span: Span,
     ) -> ResponseOutcome:
@@ -159,7 +164,7 @@ class RequestOutbound:
                 method,
                 url,
                 headers,
-                None if body is None else body.chunks(),
+                None if body is None else request_chunks(body),
                 connect_timeout=timeouts.connect,
                 first_byte_timeout=timeouts.first_byte,
                 between_bytes_timeout=timeouts.between_bytes,
@@ -183,7 +188,7 @@ class RequestOutbound:
         target: ChainTarget,
         request: OutgoingRequest,
         headers: Headers,
-        body: RequestBody | None,
+        body: BodyReader | None,
         span: Span,
     ) -> ResponseOutcome:
         chain = self._host.chain
@@ -195,7 +200,7 @@ class RequestOutbound:
             authority=request.authority or "",
             path_with_query=target.path_with_query,
             headers=headers,
-            next_chunk=None if body is None else _puller(body),
+            next_chunk=None if body is None else request_puller(body),
             telemetry=telemetry_of(self._state),
             parent=context_of(span),
             deadline=self._state.deadline,
@@ -245,9 +250,8 @@ class RequestOutbound:
 # -- helpers --------------------------------------------------------------------------------
 
 
-def _body_of(request: OutgoingRequest) -> RequestBody | None:
-    target = request.body.target if request.body is not None else None
-    return target if isinstance(target, RequestBody) else None
+def _body_of(request: OutgoingRequest) -> BodyReader | None:
+    return None if request.body is None else request.body.reader
 
 
 def _authority(authority: str | None) -> str | None:
@@ -293,32 +297,19 @@ def _head_arrived(span: Span, status: int) -> None:
     span.end()
 
 
-def _failed(span: Span, body: RequestBody | None, error: OutboundError) -> ErrorCode:
+def _failed(span: Span, body: BodyReader | None, error: OutboundError) -> ErrorCode:
     mark_error(span, error.code, str(error))
     span.end()
     if body is not None:
-        body.detach()
+        release(body)
     return error_code_from(error)
 
 
-def _abandoned(span: Span, body: RequestBody | None) -> None:
+def _abandoned(span: Span, body: BodyReader | None) -> None:
     mark_error(span, "cancelled", "the guest abandoned the request")
     span.end()
     if body is not None:
-        body.detach()
-
-
-def _puller(body: RequestBody) -> NextChunk:
-    """`body` as a `next_chunk` source (None at the end)."""
-    chunks = body.chunks()
-
-    async def next_chunk() -> bytes | None:
-        try:
-            return await anext(chunks)
-        except StopAsyncIteration:
-            return None
-
-    return next_chunk
+        release(body)
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop, fn: Callable[[], None]) -> Callable[[], None]:

@@ -7,10 +7,12 @@ of the call:
 
 - head first: the aiohttp response is prepared with the guest's status and headers (chunked
   unless the guest declared `content-length`) and its head sent at once; body bytes follow as
-  the guest writes them; `outgoing-body.finish` ends the body (trailers are written when the
-  response is chunked); an aborted body, or a call that fails before finishing it, cuts the
-  connection. A call that returns (or exits 0) without finishing the body ends it normally,
-  as wasmtime does when the guest's store goes away.
+  the guest writes them, each read taking everything the guest wrote since the last one;
+  `outgoing-body.finish` ends the body (trailers are written when the response is chunked); an
+  aborted body, or a call that fails before finishing it, cuts the connection. A call that
+  returns (or exits 0) without finishing the body ends it normally, as wasmtime does when the
+  guest's store goes away. A client that goes away fails the guest's next write with
+  `connection-terminated`.
 - call first, no head: `500` with an empty body. The Invoker already logged a trap,
   timeout or non-zero exit; a guest that returned without setting the response is logged
   here (`guest failed to produce a response prior to returning`).
@@ -20,9 +22,9 @@ When every request slot of the process is taken (`--max-concurrent-requests`), t
 answered `503` with `Retry-After` at once (`spin_py.server.overload`); nothing queues.
 
 spin-py adds no header of its own (see `spin_py.server.responses`). Starting the call and
-waiting for the head and the end of the body is `Execution` (`spin_py.server.execution`),
-shared with service-chained requests (`spin_py.server.chaining`), which hand the body to the
-calling guest instead of an aiohttp response.
+waiting for the head is `Execution` (`spin_py.server.execution`), shared with service-chained
+requests (`spin_py.server.chaining`), which hand the body to the calling guest instead of an
+aiohttp response. The outbound HTTP of every component goes through one `OutboundHandler`.
 """
 
 from __future__ import annotations
@@ -37,11 +39,13 @@ from aiohttp import web
 from aiohttp.http_writer import StreamWriter
 
 from spin_py.config import UpConfig
+from spin_py.host.channels import describe
 from spin_py.host.context import RuntimeSettings
 from spin_py.host.state import RequestState
 from spin_py.manifest.model import App
 from spin_py.outbound import OutboundClient, SelfOrigin
 from spin_py.outbound.host import SELF_REQUEST_HEADER, OutboundHost
+from spin_py.outbound.send import OutboundHandler
 from spin_py.routing import RouteMatch
 from spin_py.runtime.engine import get_engine
 from spin_py.runtime.invoke import Invoker, Limits, Outcome
@@ -49,15 +53,17 @@ from spin_py.runtime.loader import LoadedComponent, load_components
 from spin_py.runtime.scheduler import DEFAULT_STUCK_AFTER
 from spin_py.server.chaining import InProcessChaining
 from spin_py.server.component import ComponentHandler, ComponentHandlerFactory
-from spin_py.server.exchange import Head
-from spin_py.server.execution import NO_RESPONSE, Execution, body_forbidden, drain
+from spin_py.server.execution import NO_RESPONSE, Execution, body_forbidden
 from spin_py.server.inbound import incoming_request
 from spin_py.server.overload import OverloadResponder
 from spin_py.server.platform_setup import open_services
 from spin_py.server.responses import make_response, make_stream_response
 from spin_py.telemetry import prepare_execute_from_request
+from spin_py.wasi.http.body import BodyAborted
+from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields
-from spin_py.wasi.http.response import content_length
+from spin_py.wasi.http.outgoing import use_outgoing_handler
+from spin_py.wasi.http.response import ResponseHead, content_length
 
 __all__ = [
     "NO_RESPONSE",
@@ -98,7 +104,9 @@ class WasmComponentHandler:
         self._overload = OverloadResponder(invoker.limits.max_concurrent_requests)
         chaining = InProcessChaining(invoker, components, self._calls)
         self._outbound = OutboundHost(client, chaining, chaining.targets)
-        self._outbound.attach(loaded.context for loaded in components.values())
+        handler = OutboundHandler(self._outbound)
+        for loaded in components.values():
+            use_outgoing_handler(loaded.context, handler)
 
     def set_self_origin(self, origin: SelfOrigin) -> None:
         """Where self requests (relative URLs, `self`, `self.alt`) go: the bound listener."""
@@ -163,7 +171,9 @@ class WasmComponentHandler:
             self._on_close()
 
 
-async def _stream(request: web.Request, execution: Execution, head: Head) -> web.StreamResponse:
+async def _stream(
+    request: web.Request, execution: Execution, head: ResponseHead
+) -> web.StreamResponse:
     headers = [(name, value.decode("latin-1")) for name, value in head.headers]
     response = make_stream_response(head.status, headers)
     await response.prepare(request)
@@ -174,13 +184,21 @@ async def _stream(request: web.Request, execution: Execution, head: Head) -> web
     if body is None:
         _check_empty_length(request, head)
         return response
-    body.attach(None if body_forbidden(request.method, head.status) else response)
-    end = await execution.body_end(head, body)
-    drained = await drain(body)
-    if end is None or end.aborted is not None or not drained:
-        _cut(request, execution, execution.cut_reason(end))
-    elif end.trailers is not None and len(end.trailers):
-        await _write_trailers(request, response, end.trailers)
+    send = not body_forbidden(request.method, head.status)
+    try:
+        while (data := await body.read()) is not None:
+            if send:
+                await response.write(data)
+    except BodyAborted as aborted:
+        _cut(request, execution, str(aborted))
+        return response
+    except Exception as exc:  # the client went away: the guest's next write fails
+        body.close(ErrorCode.connection_terminated())
+        _cut(request, execution, f"the client went away ({describe(exc)})")
+        return response
+    trailers = body.trailers
+    if trailers is not None and len(trailers):
+        await _write_trailers(request, response, trailers)
     return response
 
 
@@ -191,7 +209,7 @@ def _cut(request: web.Request, execution: Execution, reason: str) -> None:
         request.transport.close()
 
 
-def _check_empty_length(request: web.Request, head: Head) -> None:
+def _check_empty_length(request: web.Request, head: ResponseHead) -> None:
     """A response set without a body: cut it if it promised bytes it will never send."""
     try:
         declared = content_length(Fields.trusted(head.headers))

@@ -7,10 +7,12 @@ waits, so this call must not queue behind it). It sees the request as if its rou
 (`RouteMatch.for_chained`), so private components are reachable; its execute span is the
 child of the caller's client span, so the trace continues.
 
-The response head goes back to the caller as soon as the guest sets it; the body follows
-through a `ByteChannel` (backpressure from the calling guest to the chained one). A call that
-fails before responding gives the caller an empty `500`, as an HTTP client would get; a body
-cut short makes the caller's next read fail with `HTTP-response-incomplete`.
+The response head goes back to the caller as soon as the guest sets it; the caller reads the
+body straight from the chained guest's `BodyReader` (its bounded channel gives backpressure from
+the calling guest to the chained one). A call that fails before responding gives the caller an
+empty `500`, as an HTTP client would get; a body cut short makes the caller's next read fail
+with `HTTP-response-incomplete`; a caller that stops reading fails the chained guest's next
+write with `connection-terminated`.
 """
 
 from __future__ import annotations
@@ -19,22 +21,23 @@ import asyncio
 import logging
 from collections.abc import Mapping
 
+from spin_py.host.channels import NextChunk
 from spin_py.host.state import RequestState
 from spin_py.manifest.model import HttpTrigger
 from spin_py.outbound.errors import OutboundError
 from spin_py.outbound.host import ChainedRequest, ChainedResponse
-from spin_py.outbound.request_body import ByteChannel
 from spin_py.routing import RouteMatch
 from spin_py.runtime.invoke import Invoker, Outcome
 from spin_py.runtime.loader import LoadedComponent
-from spin_py.server.exchange import Head, ResponseBody
-from spin_py.server.execution import Execution, body_forbidden, drain
+from spin_py.server.execution import Execution, body_forbidden
 from spin_py.server.inbound import chained_incoming_request
 from spin_py.telemetry import prepare_execute
+from spin_py.wasi.http.body import BodyAborted, BodyReader
+from spin_py.wasi.http.errors import ErrorCode
 
 __all__ = ["InProcessChaining", "chain_triggers"]
 
-log = logging.getLogger("spin_py.server.chaining")
+log = logging.getLogger(__name__)
 
 
 def chain_triggers(components: Mapping[str, LoadedComponent]) -> dict[str, HttpTrigger]:
@@ -45,16 +48,6 @@ def chain_triggers(components: Mapping[str, LoadedComponent]) -> dict[str, HttpT
             if trigger.component == loaded.id:
                 triggers.setdefault(loaded.id, trigger)
     return triggers
-
-
-class _ChannelWriter:
-    """A `BodyWriter` feeding the caller's read side of a `ByteChannel`."""
-
-    def __init__(self, channel: ByteChannel) -> None:
-        self._channel = channel
-
-    async def write(self, data: bytes) -> None:
-        await self._channel.put(data)
 
 
 class InProcessChaining:
@@ -70,7 +63,6 @@ class InProcessChaining:
         self._components = components
         self._triggers = chain_triggers(components)
         self._calls = calls
-        self._deliveries: set[asyncio.Task[None]] = set()
 
     @property
     def targets(self) -> frozenset[str]:
@@ -97,37 +89,42 @@ class InProcessChaining:
             execution.cancel()
             execution.close()
             raise
-        channel = ByteChannel()
         if head is None or head.body is None:
-            channel.end()
             execution.close()
             status, headers = (500, []) if head is None else (head.status, head.headers)
-            return ChainedResponse(status, headers, channel.get, channel.close)
-        writer = None if body_forbidden(request.method, head.status) else _ChannelWriter(channel)
-        head.body.attach(writer)
-        self._deliver(execution, head, head.body, channel)
-        return ChainedResponse(head.status, head.headers, channel.get, channel.close)
+            return ChainedResponse(status, headers, _no_body, _nothing)
+        body = head.body
+        skip = body_forbidden(request.method, head.status)
 
-    def _deliver(
-        self, execution: Execution, head: Head, body: ResponseBody, channel: ByteChannel
-    ) -> None:
-        task = asyncio.get_running_loop().create_task(_deliver(execution, head, body, channel))
-        self._deliveries.add(task)
-        task.add_done_callback(self._deliveries.discard)
+        def close() -> None:
+            body.close(ErrorCode.connection_terminated())
+            execution.close()
+
+        return ChainedResponse(head.status, head.headers, _reader(execution, body, skip), close)
 
 
-async def _deliver(
-    execution: Execution, head: Head, body: ResponseBody, channel: ByteChannel
-) -> None:
-    """Wait for the chained body to end; end the caller's channel accordingly."""
-    try:
-        end = await execution.body_end(head, body)
-        drained = await drain(body)
-        if end is not None and end.aborted is None and drained:
-            channel.end()
-        elif not channel.reader_gone:
-            reason = execution.cut_reason(end)
-            log.warning('component "%s": response cut short: %s', execution.component_id, reason)
-            channel.end(OutboundError("HTTP-response-incomplete", None, reason))
-    finally:
+async def _no_body() -> bytes | None:
+    return None
+
+
+def _nothing() -> None:
+    return None
+
+
+def _reader(execution: Execution, body: BodyReader, skip: bool) -> NextChunk:
+    """The chained body as the caller's `next_chunk` source (`skip`: read and drop it, for a
+    response that carries no body on the wire)."""
+
+    async def next_chunk() -> bytes | None:
+        try:
+            while (data := await body.read()) is not None:
+                if not skip:
+                    return data
+        except BodyAborted as aborted:
+            log.warning('component "%s": response cut short: %s', execution.component_id, aborted)
+            execution.close()
+            raise OutboundError("HTTP-response-incomplete", None, str(aborted)) from None
         execution.close()
+        return None
+
+    return next_chunk

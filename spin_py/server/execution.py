@@ -1,11 +1,15 @@
 """One guest call serving one request: the execution path shared by HTTP and chained requests.
 
-`Execution.start` installs the request's `Exchange` (where `response-outparam.set` and the
-response body go) and runs the component's `handle` through the `Invoker`. Whoever serves the
-request then awaits `head()` (the response head, or None for the empty `500` a failed call
-gets) and, once it attached the body to its writer, `body_end()`. An aiohttp request writes
-the body to the client (`bridge`); a service-chained request hands it to the calling guest
-(`chaining`). `close()` ends the exchange: a guest still writing sees its stream closed.
+`Execution.start` creates the request's response sink (a one-shot future on the event loop),
+hands the guest the `incoming-request` and a `response-outparam` delivering to that sink, and
+runs the component's `handle` through the `Invoker`. Whoever serves the request awaits `head()`
+(the `ResponseHead` the guest set, or None for the empty `500` a failed call gets) and reads the
+body through `head.body` (a `BodyReader`) until it ends: an aiohttp request writes it to the
+client (`bridge`), a service-chained request hands it to the calling guest (`chaining`).
+
+When the call ends, a body the guest left open is ended for it (`BodyReader.call_ended`): a
+clean return completes it (unless it is short of its content-length), a failure aborts it.
+`close()` says nobody reads the body any more: a guest still writing sees its stream closed.
 """
 
 from __future__ import annotations
@@ -15,31 +19,29 @@ import logging
 from typing import Any
 
 from spin_py.host.state import RequestState
-from spin_py.host.streams import StreamFailed
 from spin_py.runtime.invoke import Invoker, Outcome
 from spin_py.runtime.loader import LoadedComponent
 from spin_py.runtime.scheduler import Slot
-from spin_py.server.exchange import BodyEnd, Exchange, Head, ResponseBody
 from spin_py.wasi.http.errors import ErrorCode
-from spin_py.wasi.http.hooks import HttpHooks
 from spin_py.wasi.http.kinds import INCOMING_REQUEST, RESPONSE_OUTPARAM
 from spin_py.wasi.http.request import IncomingRequest
-from spin_py.wasi.http.response import ResponseOutparam
+from spin_py.wasi.http.response import ResponseHead, ResponseOutparam, ResponseSink
 
-__all__ = ["NO_RESPONSE", "Execution", "body_forbidden", "drain", "first_of"]
+__all__ = ["NO_RESPONSE", "Execution", "body_forbidden", "first_of"]
 
-log = logging.getLogger("spin_py.server.bridge")
+log = logging.getLogger(__name__)
 
 NO_RESPONSE = "guest failed to produce a response prior to returning"
 
 
 class Execution:
-    """A running guest call and the exchange its response comes through."""
+    """A running guest call and the sink its response arrives in."""
 
-    def __init__(self, component_id: str, exchange: Exchange, call: asyncio.Task[Outcome]) -> None:
+    def __init__(self, component_id: str, sink: ResponseSink, call: asyncio.Task[Outcome]) -> None:
         self.component_id = component_id
-        self.exchange = exchange
         self.call = call
+        self._sink = sink
+        call.add_done_callback(self._call_done)
 
     @classmethod
     def start(
@@ -54,13 +56,12 @@ class Execution:
     ) -> Execution:
         """Start `loaded`'s handler for `guest_request` (on the loop; returns at once), in
         the request `slot` the caller took (see `Invoker.invoke`)."""
-        exchange = Exchange(state)
-        state.ext(HttpHooks).response_body = exchange.body_for
+        sink: ResponseSink = asyncio.get_running_loop().create_future()
 
         def make_args(st: RequestState) -> tuple[Any, ...]:
             return (
                 st.table.push(guest_request, INCOMING_REQUEST),
-                st.table.push(ResponseOutparam(exchange), RESPONSE_OUTPARAM),
+                st.table.push(ResponseOutparam(sink), RESPONSE_OUTPARAM),
             )
 
         call = asyncio.ensure_future(
@@ -68,7 +69,7 @@ class Execution:
         )
         if slot is not None:  # a call cancelled before it started never reaches the Invoker
             call.add_done_callback(lambda _call: slot.leave())
-        return cls(loaded.id, exchange, call)
+        return cls(loaded.id, sink, call)
 
     def track(self, calls: set[asyncio.Task[Outcome]]) -> Execution:
         """Keep the call in `calls` while it runs (for shutdown)."""
@@ -76,58 +77,54 @@ class Execution:
         self.call.add_done_callback(calls.discard)
         return self
 
-    async def head(self) -> Head | None:
+    async def head(self) -> ResponseHead | None:
         """The response head; None when the call ended without one or the guest set an
         error (logged here, unless the Invoker already logged the failure)."""
-        await first_of(self.exchange.head, self.call)
-        if not self.exchange.head.done():
+        await first_of(self._sink, self.call)
+        if not self._sink.done():
             if self.call.result().clean_exit:
                 log.error('component "%s": %s', self.component_id, NO_RESPONSE)
             return None
-        head = self.exchange.head.result()
-        if isinstance(head, ErrorCode):
-            log.error('component "%s" responded with an error: %s', self.component_id, head)
+        message = self._sink.result()
+        if isinstance(message, ErrorCode):
+            log.error('component "%s" responded with an error: %s', self.component_id, message)
             return None
-        return head
-
-    async def body_end(self, head: Head, body: ResponseBody) -> BodyEnd | None:
-        """How the body ended: finished/aborted by the guest, or left open by a call that ended
-        (a clean end finishes it, a failure leaves it unfinished: None)."""
-        ended = asyncio.wrap_future(body.ended)
-        await first_of(ended, self.call)
-        if ended.done():
-            return ended.result()
-        ended.cancel()
-        if not self.call.result().clean_exit:
-            return None
-        outgoing = head.outgoing
-        if outgoing is not None and not outgoing.complete:
-            return BodyEnd(aborted=ErrorCode.response_body_size(outgoing.written or 0))
-        return BodyEnd()
-
-    def cut_reason(self, end: BodyEnd | None) -> str:
-        """Why a response body is incomplete, for the log."""
-        if end is not None and end.aborted is not None:
-            return f"the body was aborted ({end.aborted})"
-        outcome = self.call.result() if self.call.done() else None
-        return f"the guest call ended: {outcome.kind.value}" if outcome else "the guest failed"
+        return message
 
     def cancel(self) -> None:
         """Nobody waits for the response any more: end the guest's blocking host calls."""
         self.call.cancel()
 
     def close(self) -> None:
-        """The request is over: no response body can take more bytes."""
-        self.exchange.close()
+        """The request is over: nobody reads the response body (now or once it arrives)."""
+        self._sink.add_done_callback(_close_body)
+
+    def _call_done(self, call: asyncio.Task[Outcome]) -> None:
+        """End a body the guest left open (the response was delivered before the call ended:
+        both hand-offs go through the loop in order)."""
+        if not self._sink.done() or self._sink.cancelled():
+            return
+        message = self._sink.result()
+        if isinstance(message, ResponseHead) and message.body is not None:
+            message.body.call_ended(_failure(call))
 
 
-async def drain(body: ResponseBody) -> bool:
-    """Wait until the guest's bytes have reached the writer; False if writing failed."""
-    try:
-        await body.drain()
-    except StreamFailed:
-        return False
-    return True
+def _failure(call: asyncio.Task[Outcome]) -> str | None:
+    """Why the call failed (None: it returned or exited 0)."""
+    if call.cancelled():
+        return "the guest call was cancelled"
+    if call.exception() is not None:
+        return f"the guest call failed: {call.exception()!r}"
+    outcome = call.result()
+    return None if outcome.clean_exit else f"the guest call ended: {outcome.kind.value}"
+
+
+def _close_body(sink: ResponseSink) -> None:
+    if sink.cancelled():
+        return
+    message = sink.result()
+    if isinstance(message, ResponseHead) and message.body is not None:
+        message.body.close()
 
 
 async def first_of(*futures: asyncio.Future[Any]) -> None:

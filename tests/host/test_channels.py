@@ -14,15 +14,14 @@ from collections.abc import Iterator
 import pytest
 
 from spin_py.host.channels import (
+    ByteChannel,
     BytesInputStream,
     CallbackOutputStream,
-    DiscardOutputStream,
     EmptyInputStream,
     PullInputStream,
-    PushOutputStream,
 )
 from spin_py.host.state import RequestState, bind
-from spin_py.host.streams import StreamClosed, StreamFailed
+from spin_py.host.streams import IoError, StreamClosed, StreamFailed
 from spin_py.host.table import DeadlineExceeded, HostTrap
 from tests.support.runtime_harness import LoopThread, make_state
 
@@ -176,154 +175,198 @@ def test_blocking_read_ends_at_the_request_deadline(lt: LoopThread) -> None:
     assert 0.15 < time.monotonic() - started < 2
 
 
-# -- PushOutputStream -----------------------------------------------------------------------------
+# -- ByteChannel ---------------------------------------------------------------------------------
 
 
-class Sink:
-    """An async sink that can be held closed, and can fail."""
+def read_all(lt: LoopThread, channel: ByteChannel) -> bytes:
+    """Every byte until the end, read on the loop (one `read` per batch)."""
 
-    def __init__(self) -> None:
-        self.data = bytearray()
-        self.calls = 0
-        self.open = asyncio.Event()
-        self.fail: Exception | None = None
+    async def collect() -> bytes:
+        out = bytearray()
+        while (batch := await channel.read()) is not None:
+            out += batch
+        return bytes(out)
 
-    async def __call__(self, data: bytes) -> None:
-        self.calls += 1
-        await self.open.wait()
-        if self.fail is not None:
-            raise self.fail
-        self.data += data
+    return lt.run(collect())
 
 
-def open_sink(lt: LoopThread, sink: Sink) -> None:
-    lt.loop.call_soon_threadsafe(sink.open.set)
+class CountingChannel(ByteChannel):
+    """Counts the wake-ups the writer sends to a waiting reader."""
+
+    wakes = 0
+
+    def _wake(self, waiter: asyncio.Future[None] | None) -> None:
+        if waiter is not None:
+            self.wakes += 1
+        super()._wake(waiter)
 
 
 def test_backpressure_holds_the_guest_to_the_capacity(lt: LoopThread, state: RequestState) -> None:
-    sink = Sink()
-    stream = PushOutputStream(state, sink, capacity=8)
-    assert stream.check_write() == 8
-    stream.write(b"12345")
-    assert stream.check_write() == 3
-    stream.write(b"678")
-    assert stream.check_write() == 0
-    pollable = stream.subscribe()
+    channel = ByteChannel(state, capacity=8)
+    assert channel.check_write() == 8
+    channel.write(b"12345")
+    assert channel.check_write() == 3
+    channel.write(b"678")
+    assert channel.check_write() == 0
+    pollable = channel.subscribe()
     assert not pollable.ready()
-    open_sink(lt, sink)
-    assert state.wait_until(pollable.ready, time.monotonic() + 5)
-    assert stream.check_write() == 8
-    assert bytes(sink.data) == b"12345678"
+    assert lt.run(channel.read()) == b"12345678"  # everything buffered, in one batch
+    assert pollable.ready() and channel.check_write() == 8
 
 
-def test_write_past_the_permit_traps(lt: LoopThread, state: RequestState) -> None:
-    stream = PushOutputStream(state, Sink(), capacity=4)
+def test_write_past_the_permit_traps(state: RequestState) -> None:
+    channel = ByteChannel(state, capacity=4)
     with pytest.raises(HostTrap, match="exceeds"):
-        stream.write(b"12345")
-    stream.write(b"1234")
+        channel.write(b"12345")
+    channel.write(b"1234")
     with pytest.raises(HostTrap):
-        stream.write(b"5")
+        channel.write(b"5")
 
 
-def test_blocking_write_and_flush_waits_for_room(lt: LoopThread, state: RequestState) -> None:
-    sink = Sink()
-    stream = PushOutputStream(state, sink, capacity=4)
-    threading.Timer(0.1, open_sink, (lt, sink)).start()
+def test_blocking_write_and_flush_waits_only_for_room(lt: LoopThread, state: RequestState) -> None:
+    channel = ByteChannel(state, capacity=4)
+
+    async def slow_reader() -> bytes:
+        await asyncio.sleep(0.1)
+        out = bytearray()
+        while (batch := await channel.read()) is not None:
+            out += batch
+        return bytes(out)
+
+    reader = asyncio.run_coroutine_threadsafe(slow_reader(), lt.loop)
     started = time.monotonic()
-    stream.blocking_write_and_flush(b"0123456789")  # needs the sink to take bytes twice
+    channel.blocking_write_and_flush(b"0123")  # fits: returns at once
+    assert time.monotonic() - started < 0.09
+    channel.blocking_write_and_flush(b"456789")  # the buffer is full: waits for the reader
     assert time.monotonic() - started >= 0.09
-    lt.run(stream.drain())
-    assert bytes(sink.data) == b"0123456789"
+    channel.finish()
+    assert reader.result(5) == b"0123456789"
 
 
-def test_sync_flush_waits_for_the_sink(lt: LoopThread, state: RequestState) -> None:
-    sink = Sink()
-    stream = PushOutputStream(state, sink, capacity=100, sync_flush=True)
-    stream.write(b"abc")
-    stream.flush()
-    assert stream.check_write() == 0  # flushing: no writes until the sink took the bytes
-    threading.Timer(0.1, open_sink, (lt, sink)).start()
-    stream.blocking_flush()
-    assert bytes(sink.data) == b"abc"
-    assert stream.check_write() == 100
+def test_flush_completes_once_buffered(state: RequestState) -> None:
+    channel = ByteChannel(state, capacity=100)  # nobody reads
+    channel.write(b"abc")
+    channel.flush()
+    channel.blocking_flush()  # "flushed" means accepted into the host's buffer
+    assert channel.check_write() == 97 and channel.buffered == 3
 
 
-def test_default_flush_completes_once_queued(lt: LoopThread, state: RequestState) -> None:
-    sink = Sink()  # never opened
-    stream = PushOutputStream(state, sink, capacity=100)
-    stream.write(b"abc")
-    stream.blocking_flush()  # returns although the sink has not taken the bytes
-    assert stream.check_write() == 97
-    assert stream.pending == 3
+def test_the_writer_wakes_only_a_waiting_reader(lt: LoopThread, state: RequestState) -> None:
+    channel = CountingChannel(state, capacity=1000)
+    for _ in range(100):
+        channel.write(b"x")
+    assert channel.wakes == 0  # nobody waits: no hand-off to the loop at all
+    assert lt.run(channel.read()) == b"x" * 100
+    reader = asyncio.run_coroutine_threadsafe(channel.read(), lt.loop)
+    deadline = time.monotonic() + 5
+    while channel._waiter is None:  # the reader found the buffer empty and waits
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    for _ in range(10):
+        channel.write(b"y")
+    assert channel.wakes == 1  # the empty -> non-empty transition, not every chunk
+    assert reader.result(5).startswith(b"y")
 
 
-def test_sink_failure_fails_the_next_call_then_closed(lt: LoopThread, state: RequestState) -> None:
-    sink = Sink()
-    sink.fail = ConnectionResetError("client left")
-    stream = PushOutputStream(state, sink, capacity=4, error_detail=lambda e: "gone")
-    stream.write(b"1234")
-    open_sink(lt, sink)
-    pollable = stream.subscribe()
-    assert state.wait_until(pollable.ready, time.monotonic() + 5)
-    with pytest.raises(StreamFailed) as failed:
-        stream.check_write()
-    assert "client left" in failed.value.error.message and failed.value.error.detail == "gone"
-    with pytest.raises(StreamClosed):
-        stream.write(b"")
-    with pytest.raises(StreamFailed):
-        lt.run(stream.drain())
-
-
-def test_sink_failure_wakes_a_blocked_writer(lt: LoopThread, state: RequestState) -> None:
-    sink = Sink()
-    sink.fail = BrokenPipeError("broken")
-    stream = PushOutputStream(state, sink, capacity=2)
-    threading.Timer(0.1, open_sink, (lt, sink)).start()
-    with pytest.raises(StreamFailed):
-        stream.blocking_write_and_flush(b"123456")
-
-
-def test_close_keeps_queued_bytes_and_drain_waits_for_them(
+def test_the_reader_wakes_a_writer_only_when_the_buffer_was_full(
     lt: LoopThread, state: RequestState
 ) -> None:
-    sink = Sink()
-    stream = PushOutputStream(state, sink, capacity=10)
-    stream.write(b"abc")
-    stream.close()
+    notified = 0
+    original = state.notify
+
+    def counting_notify() -> None:
+        nonlocal notified
+        notified += 1
+        original()
+
+    state.notify = counting_notify  # type: ignore[method-assign]
+    channel = ByteChannel(state, capacity=4)
+    channel.write(b"12")
+    assert lt.run(channel.read()) == b"12" and notified == 0
+    channel.write(b"1234")
+    assert lt.run(channel.read()) == b"1234" and notified == 1
+
+
+def test_finish_keeps_buffered_bytes_then_ends(lt: LoopThread, state: RequestState) -> None:
+    channel = ByteChannel(state, capacity=10)
+    channel.write(b"abc")
+    channel.finish()
     with pytest.raises(StreamClosed):
-        stream.check_write()
-    threading.Timer(0.1, open_sink, (lt, sink)).start()
-    lt.run(stream.drain())
-    assert bytes(sink.data) == b"abc"
+        channel.check_write()
+    assert channel.subscribe().ready()
+    assert read_all(lt, channel) == b"abc"
+    assert lt.run(channel.read()) is None
 
 
-def test_abort_drops_queued_bytes(lt: LoopThread, state: RequestState) -> None:
-    sink = Sink()
-    stream = PushOutputStream(state, sink, capacity=10)
-    stream.write(b"abc")  # taken by the pump, stuck in the sink
-    time.sleep(0.05)
-    stream.write(b"def")  # queued behind it
-    stream.abort()
-    open_sink(lt, sink)
-    lt.run(stream.drain())
-    assert bytes(sink.data) == b"abc"
-    assert stream.pending == 0
+def test_abort_reaches_the_reader_after_the_bytes_before_it(
+    lt: LoopThread, state: RequestState
+) -> None:
+    channel = ByteChannel(state, capacity=10)
+    channel.write(b"abc")
+    channel.abort(ValueError("broken body"))
+    assert lt.run(channel.read()) == b"abc"
+    with pytest.raises(ValueError, match="broken body"):
+        lt.run(channel.read())
     with pytest.raises(StreamClosed):
-        stream.write(b"")
+        channel.write(b"")
 
 
-def test_queued_writes_reach_the_sink_coalesced(lt: LoopThread, state: RequestState) -> None:
-    sink = Sink()
-    stream = PushOutputStream(state, sink, capacity=100)
-    stream.write(b"a")
-    time.sleep(0.05)  # the pump is now stuck in the sink with "a"
-    for part in (b"b", b"c", b"d"):
-        stream.write(part)
-    open_sink(lt, sink)
-    lt.run(stream.drain())
-    assert bytes(sink.data) == b"abcd"
-    assert sink.calls == 2
-    assert stream.bytes_accepted == 4
+def test_reader_failure_fails_the_next_call_then_closed(state: RequestState) -> None:
+    channel = ByteChannel(state, capacity=4)
+    channel.write(b"1234")
+    channel.close_reader(IoError("client left", "gone"))
+    with pytest.raises(StreamFailed) as failed:
+        channel.check_write()
+    assert failed.value.error.message == "client left" and failed.value.error.detail == "gone"
+    with pytest.raises(StreamClosed):
+        channel.write(b"")
+    assert channel.buffered == 0  # what the reader never took is dropped
+
+
+def test_reader_failure_wakes_a_blocked_writer(lt: LoopThread, state: RequestState) -> None:
+    channel = ByteChannel(state, capacity=2)
+    timer = threading.Timer(0.1, channel.close_reader, (IoError("broken", None),))
+    timer.start()
+    with pytest.raises(StreamFailed):
+        channel.blocking_write_and_flush(b"123456")
+    timer.join()
+
+
+def test_a_reader_gone_without_failure_closes_the_stream(state: RequestState) -> None:
+    channel = ByteChannel(state, capacity=4)
+    channel.close_reader()
+    with pytest.raises(StreamClosed):
+        channel.check_write()
+
+
+def test_discarding_reader_accepts_and_drops_writes(lt: LoopThread, state: RequestState) -> None:
+    channel = ByteChannel(state, capacity=4)
+    channel.write(b"1234")
+    channel.close_reader(discard_writes=True)
+    assert channel.check_write() == 4
+    channel.blocking_write_and_flush(b"0123456789")  # never blocks: nobody will read
+    assert channel.buffered == 0 and lt.run(channel.read()) is None
+
+
+def test_reading_in_batches_keeps_20_mib_byte_exact(lt: LoopThread, state: RequestState) -> None:
+    data = bytes(range(256)) * (20 * 4096)
+    channel = ByteChannel(state, capacity=64 * 1024)
+    reader = asyncio.run_coroutine_threadsafe(asyncio.wait_for(_collect(channel), 30), lt.loop)
+    for start in range(0, len(data), 4096):
+        channel.blocking_write_and_flush(data[start : start + 4096])
+    channel.finish()
+    got, batches = reader.result(30)
+    assert got == data
+    assert batches < len(data) // 4096  # batched: fewer reads than guest writes
+
+
+async def _collect(channel: ByteChannel) -> tuple[bytes, int]:
+    out = bytearray()
+    batches = 0
+    while (batch := await channel.read()) is not None:
+        out += batch
+        batches += 1
+    return bytes(out), batches
 
 
 # -- synchronous sinks ----------------------------------------------------------------------------
@@ -350,13 +393,6 @@ def test_callback_failure_fails_the_write_then_closed(state: RequestState) -> No
         stream.write(b"x")
     with pytest.raises(StreamClosed):
         stream.check_write()
-
-
-def test_discard_accepts_everything(state: RequestState) -> None:
-    stream = DiscardOutputStream()
-    stream.blocking_write_and_flush(b"x" * 4096)
-    assert stream.check_write() > 0
-    assert stream.subscribe().ready()
 
 
 def test_splice_moves_what_the_source_has(state: RequestState) -> None:

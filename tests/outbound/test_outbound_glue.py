@@ -1,5 +1,5 @@
 """The wasi:http outgoing-handler glue without a guest: request bodies (hand-off, backpressure,
-abort, detach), the response future and the response's release, error-code lowering, and the
+abort, release), the response future and the response's release, error-code lowering, and the
 placement and client span of refused requests. A real event loop runs in a thread, as the
 server's does; the test thread plays the guest."""
 
@@ -23,7 +23,7 @@ from spin_py.host.streams import StreamClosed, StreamFailed
 from spin_py.manifest.model import App, Component
 from spin_py.outbound import OutboundError, SelfOrigin
 from spin_py.outbound.host import OutboundHost, policy_for
-from spin_py.outbound.request_body import ByteChannel, ChannelClosed, RequestBody
+from spin_py.outbound.request_body import release, request_chunks
 from spin_py.outbound.response import (
     PendingResponse,
     error_code_from,
@@ -31,6 +31,7 @@ from spin_py.outbound.response import (
 )
 from spin_py.outbound.send import RequestOutbound
 from spin_py.telemetry import configure, prepare_execute
+from spin_py.wasi.http.body import OutgoingBody
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields
 from spin_py.wasi.http.request import OutgoingRequest
@@ -72,44 +73,22 @@ def wait_for(check: object, timeout: float = 2.0) -> None:
         time.sleep(0.01)
 
 
-# -- ByteChannel ---------------------------------------------------------------------------------
+# -- request bodies ------------------------------------------------------------------------------
 
 
-async def test_channel_hands_over_one_chunk_at_a_time() -> None:
-    channel = ByteChannel()
-    await channel.put(b"a")
-    second = asyncio.ensure_future(channel.put(b"b"))
-    await asyncio.sleep(0.01)
-    assert not second.done()  # the slot is full: the writer waits
-    assert await channel.get() == b"a"
-    await second
-    channel.end(OutboundError("HTTP-request-body-size", 3))
-    assert await channel.get() == b"b"
-    with pytest.raises(OutboundError):
-        await channel.get()
-
-
-async def test_channel_close_fails_the_writer() -> None:
-    channel = ByteChannel()
-    await channel.put(b"a")
-    waiting = asyncio.ensure_future(channel.put(b"b"))
-    await asyncio.sleep(0.01)
-    channel.close()
-    with pytest.raises(ChannelClosed):
-        await waiting
-    assert channel.reader_gone and await channel.get() is None
-
-
-# -- RequestBody ---------------------------------------------------------------------------------
+def request_body(state: RequestState, capacity: int = 256 * 1024) -> OutgoingBody:
+    """The body `outgoing-request.body` makes (it owns its channel)."""
+    return OutgoingBody(state, None, "request", capacity)
 
 
 def test_body_streams_to_the_reader_and_ends_on_finish(
     bg_loop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> None:
     state = make_state(bg_loop, tmp_path)
-    body = RequestBody(state, capacity=4096)
-    stream = body.open_stream()
-    reader = on_loop(bg_loop, collect(body.chunks()))
+    body = request_body(state, capacity=4096)
+    stream = body.take_stream()
+    assert stream is not None
+    reader = on_loop(bg_loop, collect(request_chunks(body.reader)))
     data = bytes(range(256)) * 200
     with bind(state):
         for start in range(0, len(data), 4096):
@@ -121,15 +100,14 @@ def test_body_streams_to_the_reader_and_ends_on_finish(
 def test_body_applies_backpressure_until_read(
     bg_loop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> None:
-    body = RequestBody(make_state(bg_loop, tmp_path), capacity=1024)
-    stream = body.open_stream()
+    body = request_body(make_state(bg_loop, tmp_path), capacity=1024)
+    stream = body.take_stream()
+    assert stream is not None
     stream.write(b"x" * 1024)
-    wait_for(lambda: stream.check_write() == 1024)  # the first batch went into the channel
-    stream.write(b"y" * 1024)
-    time.sleep(0.05)
     assert stream.check_write() == 0  # nobody reads: the guest must wait
-    reader = on_loop(bg_loop, collect(body.chunks()))
+    reader = on_loop(bg_loop, collect(request_chunks(body.reader)))
     wait_for(lambda: stream.check_write() == 1024)
+    stream.write(b"y" * 1024)
     body.finish(None)
     assert reader.result(5) == b"x" * 1024 + b"y" * 1024
 
@@ -137,21 +115,24 @@ def test_body_applies_backpressure_until_read(
 def test_abort_fails_the_reader_with_the_error_code(
     bg_loop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> None:
-    body = RequestBody(make_state(bg_loop, tmp_path))
-    body.open_stream().write(b"abc")
-    reader = on_loop(bg_loop, collect(body.chunks()))
+    body = request_body(make_state(bg_loop, tmp_path))
+    stream = body.take_stream()
+    assert stream is not None
+    stream.write(b"abc")
+    reader = on_loop(bg_loop, collect(request_chunks(body.reader)))
     body.abort(ErrorCode.request_body_size(3))
     with pytest.raises(OutboundError) as caught:
         reader.result(5)
     assert (caught.value.code, caught.value.payload) == ("HTTP-request-body-size", 3)
 
 
-def test_detach_wakes_a_blocked_writer_and_drops_its_writes(
+def test_release_wakes_a_blocked_writer_and_drops_its_writes(
     bg_loop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> None:
     state = make_state(bg_loop, tmp_path)
-    body = RequestBody(state, capacity=1024)
-    stream = body.open_stream()
+    body = request_body(state, capacity=1024)
+    stream = body.take_stream()
+    assert stream is not None
     outcome: list[BaseException] = []
 
     def guest() -> None:
@@ -166,7 +147,7 @@ def test_detach_wakes_a_blocked_writer_and_drops_its_writes(
     writer.start()
     time.sleep(0.1)
     assert writer.is_alive()  # blocked: nobody reads
-    body.detach()
+    release(body.reader)
     writer.join(5)
     # Woken, and its remaining writes dropped without an error: the request's failure reaches
     # the guest through the response future, once.

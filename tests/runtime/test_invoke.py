@@ -20,7 +20,7 @@ import pytest
 import wasmtime
 from wasmtime.component import Linker
 
-from spin_py.host.channels import PullInputStream, PushOutputStream
+from spin_py.host.channels import ByteChannel, PullInputStream
 from spin_py.host.context import RuntimeSettings
 from spin_py.host.linking import add_funcs
 from spin_py.host.state import RequestState, current
@@ -314,21 +314,22 @@ def test_streams_through_a_real_guest(
             await asyncio.sleep(0)
             return chunks.pop(0) if chunks else None
 
-        async def sink(part: bytes, out: bytearray = out) -> None:
-            out.extend(part)
+        state = RequestState(component=loaded["echo"].context, loop=lt.loop)
+        channel = ByteChannel(state)
 
-        streams: list[PushOutputStream] = []
+        async def read_all(channel: ByteChannel = channel, out: bytearray = out) -> None:
+            while (part := await channel.read()) is not None:
+                out.extend(part)
 
-        def make_args(
-            state: RequestState, streams: list[PushOutputStream] = streams
-        ) -> tuple[Any, ...]:
+        def make_args(state: RequestState, channel: ByteChannel = channel) -> tuple[Any, ...]:
             body = state.table.push(PullInputStream(state, next_chunk), INPUT_STREAM)
-            streams.append(PushOutputStream(state, sink))
-            return body, state.table.push(streams[0], OUTPUT_STREAM)
+            return body, state.table.push(channel, OUTPUT_STREAM)
 
-        outcome, _ = call(lt, invoker, loaded["echo"], make_args=make_args)
+        reader = asyncio.run_coroutine_threadsafe(read_all(), lt.loop)
+        outcome = lt.run(invoker.invoke(loaded["echo"], state, make_args), 30)
         assert outcome.ok, outcome
-        lt.run(streams[0].drain())
+        channel.finish()
+        reader.result(10)
         assert bytes(out) == data, size
 
 

@@ -8,18 +8,22 @@ here. The first test links the interfaces against a component importing all of t
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import pytest
 import wasmtime
 from wasmtime.component import Component, Record, Variant
 
-from spin_py.host.channels import BytesInputStream
+from spin_py.host.channels import ByteChannel, BytesInputStream
 from spin_py.host.pollable import Pollable
-from spin_py.host.streams import IoError, OutputStream, StreamFailed
+from spin_py.host.streams import IoError, StreamClosed, StreamFailed
 from spin_py.runtime.composition import WASI_IO, AddToLinker, build_linker
 from spin_py.runtime.engine import get_engine
 from spin_py.wasi.http import outgoing, types
 from spin_py.wasi.http.body import (
+    BodyAborted,
+    BodyReader,
     FutureTrailers,
     IncomingBody,
     OutgoingBody,
@@ -27,7 +31,6 @@ from spin_py.wasi.http.body import (
 )
 from spin_py.wasi.http.errors import ErrorCode, field_size_payload
 from spin_py.wasi.http.fields import Fields
-from spin_py.wasi.http.hooks import DiscardStream, HttpHooks
 from spin_py.wasi.http.kinds import (
     FIELDS,
     FUTURE_INCOMING_RESPONSE,
@@ -42,9 +45,13 @@ from spin_py.wasi.http.request import IncomingRequest, OutgoingRequest, RequestO
 from spin_py.wasi.http.response import (
     FutureIncomingResponse,
     OutgoingResponse,
+    ResponseHead,
     ResponseOutparam,
+    ResponseSink,
 )
 from tests.support.http_host import WAT, HttpHost, imports_component
+
+T = TypeVar("T")
 
 HTTP_MODULES: tuple[AddToLinker, ...] = (
     *WASI_IO,
@@ -250,16 +257,24 @@ def test_request_options(host: HttpHost) -> None:
 # -- outgoing-response, response-outparam ------------------------------------------------------
 
 
-class RecordingSink:
-    def __init__(self) -> None:
-        self.responses: list[OutgoingResponse] = []
-        self.errors: list[ErrorCode] = []
+def run(host: HttpHost, awaitable: Awaitable[T]) -> T:
+    """Run `awaitable` on the request's event loop (not running otherwise in these tests)."""
+    return host.state.loop.run_until_complete(awaitable)
 
-    def respond(self, response: OutgoingResponse) -> None:
-        self.responses.append(response)
 
-    def fail(self, error: ErrorCode) -> None:
-        self.errors.append(error)
+def new_sink(host: HttpHost) -> ResponseSink:
+    return host.state.loop.create_future()
+
+
+def read_body(host: HttpHost, reader: BodyReader) -> tuple[bytes, ErrorCode | None]:
+    """Every byte of a finished or aborted body, and the error-code that aborted it."""
+    out = bytearray()
+    try:
+        while (data := run(host, reader.read())) is not None:
+            out += data
+    except BodyAborted as aborted:
+        return bytes(out), aborted.code
+    return bytes(out), None
 
 
 def test_outgoing_response_status_headers_body(host: HttpHost) -> None:
@@ -277,42 +292,44 @@ def test_outgoing_response_status_headers_body(host: HttpHost) -> None:
     assert host.call("[method]outgoing-response.body", response) is None
 
 
-def test_response_body_uses_the_hook(host: HttpHost) -> None:
-    targets: list[OutgoingResponse] = []
-
-    class Target:
-        def open_stream(self) -> OutputStream:
-            return DiscardStream()
-
-        def finish(self, trailers: Fields | None) -> None: ...
-
-        def abort(self, reason: ErrorCode) -> None: ...
-
-    def make(response: OutgoingResponse) -> Target:
-        targets.append(response)
-        return Target()
-
-    host.state.ext(HttpHooks).response_body = make
+def test_response_body_owns_its_channel(host: HttpHost) -> None:
     response = host.call("[constructor]outgoing-response", fields_handle(host))
-    host.call("[method]outgoing-response.body", response)
-    assert targets == [host.obj(response)]
+    body = host.obj(host.call("[method]outgoing-response.body", response))
+    assert isinstance(body, OutgoingBody)
+    stream = body.take_stream()
+    assert isinstance(stream, ByteChannel)
+    stream.write(b"hello")
+    assert run(host, body.reader.read()) == b"hello"
 
 
-def test_response_outparam_set_with_response_and_with_error(host: HttpHost) -> None:
-    sink = RecordingSink()
+def test_response_outparam_set_delivers_one_message(host: HttpHost) -> None:
+    sink = new_sink(host)
+    param = host.push(ResponseOutparam(sink), RESPONSE_OUTPARAM)
+    response = host.call("[constructor]outgoing-response", fields_handle(host, ("x", b"1")))
+    host.call("[method]outgoing-response.set-status-code", response, 201)
+    body = host.obj(host.call("[method]outgoing-response.body", response))
+    host.call("[static]response-outparam.set", param, response)
+    assert host.state.table.peek(response.rep) is None  # ownership moved to the host
+    head = run(host, sink)
+    assert isinstance(head, ResponseHead) and isinstance(body, OutgoingBody)
+    assert (head.status, head.headers, head.body) == (201, [("x", b"1")], body.reader)
+
+
+def test_response_outparam_set_with_error_and_without_body(host: HttpHost) -> None:
+    sink = new_sink(host)
+    param = host.push(ResponseOutparam(sink), RESPONSE_OUTPARAM)
+    host.call("[static]response-outparam.set", param, Variant("internal-error", "boom"))
+    assert run(host, sink) == ErrorCode("internal-error", "boom")
+
+    sink = new_sink(host)
     param = host.push(ResponseOutparam(sink), RESPONSE_OUTPARAM)
     response = host.call("[constructor]outgoing-response", fields_handle(host))
     host.call("[static]response-outparam.set", param, response)
-    assert len(sink.responses) == 1 and sink.responses[0].status == 200
-    assert host.state.table.peek(response.rep) is None  # ownership moved to the host
-
-    other = host.push(ResponseOutparam(sink), RESPONSE_OUTPARAM)
-    host.call("[static]response-outparam.set", other, Variant("internal-error", "boom"))
-    assert sink.errors == [ErrorCode("internal-error", "boom")]
+    assert run(host, sink) == ResponseHead(200, [], None)
 
 
 def test_send_informational_is_not_supported(host: HttpHost) -> None:
-    param = host.push(ResponseOutparam(RecordingSink()), RESPONSE_OUTPARAM)
+    param = host.push(ResponseOutparam(new_sink(host)), RESPONSE_OUTPARAM)
     result = host.call(
         "[method]response-outparam.send-informational", param, 103, fields_handle(host)
     )
@@ -326,79 +343,58 @@ def test_send_informational_is_not_supported(host: HttpHost) -> None:
 # -- outgoing-body -----------------------------------------------------------------------------
 
 
-class RecordingTarget:
-    def __init__(self) -> None:
-        self.finished: list[Fields | None] = []
-        self.aborted: list[ErrorCode] = []
-        self.written = bytearray()
-
-    def open_stream(self) -> OutputStream:
-        target = self
-
-        class Stream(DiscardStream):
-            def write(self, data: bytes) -> None:
-                target.written += data
-
-        return Stream()
-
-    def finish(self, trailers: Fields | None) -> None:
-        self.finished.append(trailers)
-
-    def abort(self, reason: ErrorCode) -> None:
-        self.aborted.append(reason)
-
-
-def response_body(host: HttpHost, *headers: tuple[str, bytes]) -> tuple[object, RecordingTarget]:
-    target = RecordingTarget()
-    host.state.ext(HttpHooks).response_body = lambda _response: target
+def response_body(host: HttpHost, *headers: tuple[str, bytes]) -> tuple[Any, BodyReader]:
+    """An `outgoing-body` handle of a new response, and the reader end of its channel."""
     response = host.call("[constructor]outgoing-response", fields_handle(host, *headers))
-    return host.call("[method]outgoing-response.body", response), target
+    body = host.call("[method]outgoing-response.body", response)
+    return body, host.obj(body).reader  # type: ignore[attr-defined]
 
 
 def test_outgoing_body_write_once_finish_with_trailers(host: HttpHost) -> None:
-    body, target = response_body(host)
+    body, reader = response_body(host)
     stream = host.call("[method]outgoing-body.write", body)
     assert host.call("[method]outgoing-body.write", body) is None
     host.obj(stream).write(b"abc")  # type: ignore[attr-defined]
     trailers = fields_handle(host, ("x-t", b"1"))
     assert host.call("[static]outgoing-body.finish", body, trailers) is None
-    assert bytes(target.written) == b"abc"
-    assert len(target.finished) == 1 and target.finished[0] is not None
-    assert target.finished[0].entries() == [("x-t", b"1")]
-    assert not target.finished[0].mutable
+    assert read_body(host, reader) == (b"abc", None)
+    assert reader.trailers is not None and reader.trailers.entries() == [("x-t", b"1")]
+    assert not reader.trailers.mutable
+    with pytest.raises(StreamClosed):  # finishing ends the body's stream
+        host.obj(stream).write(b"more")  # type: ignore[attr-defined]
 
 
 def test_outgoing_body_short_of_content_length(host: HttpHost) -> None:
-    body, target = response_body(host, ("content-length", b"5"))
+    body, reader = response_body(host, ("content-length", b"5"))
     stream = host.call("[method]outgoing-body.write", body)
     host.obj(stream).write(b"abc")  # type: ignore[attr-defined]
     result = host.call("[static]outgoing-body.finish", body, None)
     assert result == Variant("HTTP-response-body-size", 3)
-    assert target.finished == [] and target.aborted == [ErrorCode.response_body_size(3)]
+    assert read_body(host, reader) == (b"abc", ErrorCode.response_body_size(3))
 
 
 def test_outgoing_body_past_content_length_fails_the_stream(host: HttpHost) -> None:
-    body, target = response_body(host, ("content-length", b"2"))
+    body, reader = response_body(host, ("content-length", b"2"))
     stream = host.obj(host.call("[method]outgoing-body.write", body))
     with pytest.raises(StreamFailed) as failed:
         stream.write(b"abc")  # type: ignore[attr-defined]
     error_handle = host.push(failed.value.error, IO_ERROR)
     code = host.call("http-error-code", error_handle)
     assert code == Variant("HTTP-response-body-size", 3)
-    assert target.aborted == [ErrorCode.response_body_size(3)]
+    assert read_body(host, reader) == (b"", ErrorCode.response_body_size(3))
 
 
 def test_outgoing_body_exact_content_length_finishes(host: HttpHost) -> None:
-    body, target = response_body(host, ("content-length", b"3"))
+    body, reader = response_body(host, ("content-length", b"3"))
     host.obj(host.call("[method]outgoing-body.write", body)).write(b"abc")  # type: ignore[attr-defined]
     assert host.call("[static]outgoing-body.finish", body, None) is None
-    assert target.finished == [None] and target.aborted == []
+    assert read_body(host, reader) == (b"abc", None) and reader.trailers is None
 
 
 def test_dropping_an_unfinished_body_aborts(host: HttpHost) -> None:
-    body, target = response_body(host)
+    body, reader = response_body(host)
     host.state.table.drop(body.rep)  # what the resource destructor does
-    assert target.aborted == [ErrorCode.protocol()]
+    assert read_body(host, reader) == (b"", ErrorCode.protocol())
 
 
 def test_invalid_content_length_makes_body_fail(host: HttpHost) -> None:

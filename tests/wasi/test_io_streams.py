@@ -17,10 +17,10 @@ import pytest
 from wasmtime.component import ResourceAny, ResourceHost, Variant
 
 from spin_py.host.channels import (
+    ByteChannel,
     BytesInputStream,
     CallbackOutputStream,
     PullInputStream,
-    PushOutputStream,
 )
 from spin_py.host.pollable import Pollable
 from spin_py.host.streams import IoError
@@ -120,20 +120,15 @@ def test_subscribe_returns_a_pollable(host: DirectHost) -> None:
 
 
 def test_write_check_write_and_flush(lt: LoopThread, host: DirectHost) -> None:
-    got = bytearray()
-
-    async def sink(data: bytes) -> None:
-        got.extend(data)
-
-    out = push(host, PushOutputStream(host.state, sink, capacity=16), OUTPUT_STREAM)
+    channel = ByteChannel(host.state, capacity=16)
+    out = push(host, channel, OUTPUT_STREAM)
     assert host.lowered(S, "[method]output-stream.check-write", streams.check_write, out) == 16
     ok = host.lowered(S, "[method]output-stream.write", streams.write, out, b"abc")
     assert ok == Variant("ok")  # result<_, stream-error> is tagged
     assert host.lowered(S, "[method]output-stream.flush", streams.flush, out) == Variant("ok")
     blocking = host.lowered(S, "[method]output-stream.blocking-flush", streams.blocking_flush, out)
     assert blocking == Variant("ok")
-    lt.run(host.obj(out).drain())
-    assert bytes(got) == b"abc"
+    assert lt.run(channel.read()) == b"abc"
 
 
 def test_write_beyond_the_permit_traps(host: DirectHost) -> None:

@@ -14,7 +14,6 @@ from spin_py.wasi.http.body import OutgoingBody
 from spin_py.wasi.http.fields import Fields
 from spin_py.wasi.http.kinds import FIELDS, INCOMING_BODY, OUTGOING_BODY, OUTGOING_REQUEST
 from spin_py.wasi.http.kinds import REQUEST_OPTIONS as OPTIONS
-from spin_py.wasi.http.outgoing import outbound_for
 from spin_py.wasi.http.request import (
     IncomingRequest,
     OutgoingRequest,
@@ -98,7 +97,7 @@ def _out_body(store: Store, self: Any) -> Any:
     except InvalidContentLength:
         return shapes.OWN_RESULT.err()
     request.body_taken = True
-    request.body = OutgoingBody(outbound_for(state).request_body(request), length, "request")
+    request.body = OutgoingBody(state, length, "request")
     return shapes.OWN_RESULT.ok(state.table.push(request.body, OUTGOING_BODY))
 
 

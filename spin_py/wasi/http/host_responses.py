@@ -14,7 +14,6 @@ from spin_py.host.wit import none_tagged, some_tagged
 from spin_py.wasi.http import shapes
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields
-from spin_py.wasi.http.hooks import HttpHooks
 from spin_py.wasi.http.kinds import (
     FIELDS,
     INCOMING_BODY,
@@ -70,7 +69,7 @@ def _body(store: Store, self: Any) -> Any:
     if response.body_taken:
         return shapes.OWN_RESULT.err()
     try:
-        body = response.take_body(state.ext(HttpHooks).response_body(response))
+        body = response.take_body(state)
     except InvalidContentLength:
         return shapes.OWN_RESULT.err()
     assert body is not None

@@ -1,20 +1,26 @@
 """Host objects behind `outgoing-response`, `incoming-response` and `response-outparam`.
 
-`response-outparam.set` is how a guest answers: the `ResponseOutparam` passes the
-`OutgoingResponse` (or the guest's `error-code`) to a `ResponseSink`, which the request bridge
-implements by handing status and headers to the event loop. The outparam is owned by the
-guest and consumed by `set`, so a second `set` is impossible; a guest that never calls it is
-detected by the bridge when `handle` returns.
+`response-outparam.set` is how a guest answers, and the one place the response crosses from the
+WASI layer to the embedder (as wasmtime's `new_response_outparam` does it): whoever serves the
+request creates the `ResponseOutparam` with a one-shot future (`ResponseSink`), hands the guest
+its handle, and awaits the future on the event loop. `set` delivers exactly one message: a
+`ResponseHead` (status, headers, and the reader end of the body's channel, if the guest asked
+for a body) or the guest's `error-code`. The outparam is owned by the guest and consumed by
+`set`, so a second `set` is impossible; a guest that never calls it is detected by the server
+when `handle` returns.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, TypeAlias
 
 from spin_py.host.pollable import CallbackPollable, Pollable
-from spin_py.wasi.http.body import BodyTarget, IncomingBody, OutgoingBody
+from spin_py.host.state import RequestState
+from spin_py.wasi.http.body import BodyReader, IncomingBody, OutgoingBody
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields
 
@@ -23,6 +29,8 @@ __all__ = [
     "IncomingResponse",
     "InvalidContentLength",
     "OutgoingResponse",
+    "ResponseHead",
+    "ResponseMessage",
     "ResponseOutparam",
     "ResponseSink",
     "content_length",
@@ -71,8 +79,8 @@ class OutgoingResponse:
         self.status = code
         return True
 
-    def take_body(self, target: BodyTarget) -> OutgoingBody | None:
-        """The body writing to `target` the first time; None afterwards.
+    def take_body(self, state: RequestState) -> OutgoingBody | None:
+        """The response's body (with its channel) the first time; None afterwards.
 
         Raises InvalidContentLength when the headers declare an unusable length.
         """
@@ -80,8 +88,13 @@ class OutgoingResponse:
             return None
         length = content_length(self.headers)
         self.body_taken = True
-        self.body = OutgoingBody(target, length, "response")
+        self.body = OutgoingBody(state, length, "response")
         return self.body
+
+    def head(self) -> ResponseHead:
+        """What `response-outparam.set` delivers for this response."""
+        reader = None if self.body is None else self.body.reader
+        return ResponseHead(self.status, self.headers.entries(), reader)
 
 
 @dataclass
@@ -101,32 +114,40 @@ class IncomingResponse:
         return body
 
 
-class ResponseSink(Protocol):
-    """Receives the guest's answer (implemented by the request bridge)."""
+@dataclass(frozen=True)
+class ResponseHead:
+    """The guest's response as `response-outparam.set` delivers it."""
 
-    def respond(self, response: OutgoingResponse) -> None:
-        """The guest set a response: send its status and headers now."""
-        ...
+    status: int
+    headers: list[tuple[str, bytes]]
+    body: BodyReader | None
+    """Where the body's bytes are read (None: the guest never asked for a body)."""
 
-    def fail(self, error: ErrorCode) -> None:
-        """The guest set an error instead of a response."""
-        ...
+
+ResponseMessage: TypeAlias = ResponseHead | ErrorCode
+"""The one message `response-outparam.set` delivers: the response, or the guest's error."""
+
+ResponseSink: TypeAlias = "asyncio.Future[ResponseMessage]"
+"""The one-shot future the server creates per request and awaits on its event loop."""
+
+
+def _settle(sink: ResponseSink, message: ResponseMessage) -> None:
+    if not sink.done():
+        sink.set_result(message)
 
 
 class ResponseOutparam:
-    """`response-outparam`: forwards the one `set` to its sink."""
+    """`response-outparam`: delivers the guest's one `set` to its sink (from the guest thread,
+    with one hand-off to the sink's event loop)."""
 
     def __init__(self, sink: ResponseSink) -> None:
         self._sink = sink
-        self.used = False
 
     def set(self, outcome: OutgoingResponse | ErrorCode) -> None:
         """Deliver the guest's response (or error) to the sink."""
-        self.used = True
-        if isinstance(outcome, ErrorCode):
-            self._sink.fail(outcome)
-        else:
-            self._sink.respond(outcome)
+        message = outcome if isinstance(outcome, ErrorCode) else outcome.head()
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody awaits it
+            self._sink.get_loop().call_soon_threadsafe(_settle, self._sink, message)
 
 
 ResponseOutcome = IncomingResponse | ErrorCode
