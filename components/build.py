@@ -233,6 +233,10 @@ def componentize(name: str, recipe: Recipe, target: Path) -> None:
 def publish(source: Path, destination: Path) -> None:
     """Place a copy of ``source`` at ``destination`` atomically (hard link when possible)."""
     destination.parent.mkdir(parents=True, exist_ok=True)
+    if destination.exists() and os.path.samefile(source, destination):
+        # Already a link to it. (Renaming a second link of the same file onto it would do
+        # nothing, as POSIX rename does for two links to one file, and leave the temporary.)
+        return
     temporary = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}.tmp")
     try:
         os.link(source, temporary)
