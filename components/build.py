@@ -85,6 +85,7 @@ RECIPES: dict[str, Recipe] = {
     "proxy": Recipe(world="spin-http", spin_sdk=True),
     "chain-front": Recipe(world="spin-http", spin_sdk=True),
     "chain-back": Recipe(world="spin-http", spin_sdk=True),
+    "attack": Recipe(world="spin-http", spin_sdk=True),
 }
 
 

@@ -131,10 +131,12 @@ def _files(ctx: Context, table: Table) -> tuple[FileMount, ...]:
 
 def _file_mount(ctx: Context, path: KeyPath, value: object) -> FileMount:
     if isinstance(value, str):
+        _check_inside_app(path, value)
         return FileMount(source=value)
     spec = Table.of(path, value, 'a glob or a table `{ source = "...", destination = "/..." }`')
     spec.check_keys(("source", "destination"))
     source, destination = spec.req_str("source"), spec.req_str("destination")
+    _check_inside_app(spec.at("source"), source)
     if not destination.startswith("/"):
         raise Invalid(
             spec.at("destination"),
@@ -149,6 +151,18 @@ def _file_mount(ctx: Context, path: KeyPath, value: object) -> FileMount:
             f"{quote('/' + PurePosixPath(source).name)})",
         )
     return FileMount(source=source, destination=destination)
+
+
+def _check_inside_app(path: KeyPath, source: str) -> None:
+    """Files are mounted from inside the application directory only (docs/security.md): an
+    absolute source or one with a `..` segment is refused here; symlinks are checked when the
+    server builds the mounts."""
+    if source.startswith("/") or ".." in source.replace("\\", "/").split("/"):
+        raise Invalid(
+            path,
+            f"files source {quote(source)} must be a path relative to the application directory "
+            "without '..': files from outside the application directory cannot be mounted",
+        )
 
 
 def _outbound_hosts(ctx: Context, table: Table, *, v1: bool) -> tuple[str, ...]:

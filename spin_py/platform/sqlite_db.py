@@ -10,13 +10,21 @@ by the whole process.
 Values are the WIT `value` variant as plain Python values: `int` (integer, s64), `float` (real),
 `str` (text), `bytes` (blob), `None` (null). Failures raise `SqliteError`s whose `case` and
 `payload` are the WIT `error` case and its payload (`io` carries SQLite's message).
+
+Connections opened for guests (`open`, `for_component`) carry a `SqlGuard`
+(`spin_py.platform.sqlite_guard`): no other database files, no extensions, only safe pragmas,
+and a statement ends (`io`, "interrupted") once the `stop` check given to `execute` is true.
+A denied statement is `io` ("not authorized: ..."), logged once per component. A query result
+larger than `MAX_RESULT_BYTES` (estimated) is `io` too, instead of growing host memory.
+The operator's `--sqlite` statements run on an unguarded connection (docs/security.md).
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -25,6 +33,9 @@ from spin_py.errors import ConfigError
 from spin_py.manifest.model import App
 from spin_py.platform.runtime_config import SqliteDatabaseConfig
 from spin_py.platform.sqlite_file import LockedConnection
+from spin_py.platform.sqlite_guard import SqlGuard
+
+log = logging.getLogger("spin_py.platform.sqlite")
 
 DEFAULT_LABEL = "default"
 DEFAULT_FILE = "sqlite_db.db"
@@ -33,6 +44,15 @@ SqlValue = int | float | str | bytes | None
 
 I64_MIN = -(2**63)
 I64_MAX = 2**63 - 1
+
+MAX_RESULT_BYTES = 64 * 1024 * 1024
+"""Largest query result (estimated: text and blob lengths plus `_VALUE_OVERHEAD` per value)
+one statement may return to a guest."""
+_VALUE_OVERHEAD = 32
+_FETCH_ROWS = 256
+
+StopCheck = Callable[[], bool]
+"""True once the statement running for a guest must end (deadline passed, request cancelled)."""
 
 
 class SqliteError(Exception):
@@ -82,6 +102,26 @@ class SqliteIoError(SqliteError):
         super().__init__(message, message)
 
 
+class StatementDenied(SqliteIoError):
+    """`io`: the guard refused part of the statement (`what`)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"not authorized: {what} is not allowed for components")
+        self.what = what
+
+
+class StatementInterrupted(SqliteIoError):
+    """`io`: the statement ran past the request's deadline, or the request was cancelled."""
+
+    def __init__(self) -> None:
+        super().__init__("interrupted: the request's deadline passed or it was cancelled")
+
+
+class ResultTooLarge(SqliteIoError):
+    def __init__(self) -> None:
+        super().__init__(f"the query result is larger than {MAX_RESULT_BYTES} bytes")
+
+
 @dataclass(frozen=True)
 class QueryResult:
     """The columns and rows of one statement (both empty for statements returning no rows)."""
@@ -91,29 +131,58 @@ class QueryResult:
 
 
 class SqliteConnection:
-    """One guest connection to one database. Thread-safe."""
+    """One guest connection to one database. Thread-safe.
+
+    `on_denied(what)` is called when the guard refused a statement (for the log)."""
 
     system = "sqlite"
 
-    def __init__(self, label: str, db: LockedConnection, *, owned: bool = True) -> None:
+    def __init__(
+        self,
+        label: str,
+        db: LockedConnection,
+        *,
+        owned: bool = True,
+        on_denied: Callable[[str], None] | None = None,
+    ) -> None:
         self.label = label
         self._db = db
         self._owned = owned
         self._closed = False
+        self._on_denied = on_denied
 
-    def execute(self, statement: str, parameters: Sequence[SqlValue]) -> QueryResult:
-        """Run one statement with positional parameters (`?`, `?NNN`)."""
+    def execute(
+        self, statement: str, parameters: Sequence[SqlValue], stop: StopCheck | None = None
+    ) -> QueryResult:
+        """Run one statement with positional parameters (`?`, `?NNN`); `stop` ends it early."""
         params = [_param(i, value) for i, value in enumerate(parameters, 1)]
         if self._closed:
             raise InvalidConnection()
+        guard = self._db.guard
         try:
             with self._db.use() as conn:
-                cursor = conn.execute(statement, params)
-                rows = [list(row) for row in cursor.fetchall()]
-                columns = [d[0] for d in cursor.description] if cursor.description else []
+                if guard is not None:
+                    guard.stop = stop
+                try:
+                    cursor = conn.execute(statement, params)
+                    columns = [d[0] for d in cursor.description] if cursor.description else []
+                    rows = _fetch_bounded(cursor)
+                finally:
+                    if guard is not None:
+                        guard.stop = None
         except (sqlite3.Error, sqlite3.Warning, OverflowError) as exc:
-            raise _error(exc) from exc
+            raise self._failure(exc, guard) from exc
         return QueryResult(columns, rows)
+
+    def _failure(self, exc: Exception, guard: SqlGuard | None) -> SqliteError:
+        denied = guard.take_denial() if guard is not None else None
+        if denied is not None and _is_denial(exc):
+            if self._on_denied is not None:
+                self._on_denied(denied)
+            return StatementDenied(denied)
+        if isinstance(exc, sqlite3.OperationalError) and str(exc) == "interrupted":
+            return StatementInterrupted()
+        return _error(exc)
 
     def execute_script(self, script: str) -> None:
         """Run several `;`-separated statements (used by `--sqlite`)."""
@@ -145,6 +214,28 @@ class SqliteConnection:
             self._closed = True
             if self._owned:
                 self._db.close()
+
+
+def _is_denial(exc: Exception) -> bool:
+    """The authorizer refused the statement (a denied function is reported as an ordinary
+    error whose message says so, the rest as `SQLITE_AUTH`)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_AUTH or "not authorized" in str(exc)
+
+
+def _fetch_bounded(cursor: sqlite3.Cursor) -> list[list[SqlValue]]:
+    """Every row of `cursor`, failing with `ResultTooLarge` past `MAX_RESULT_BYTES`."""
+    rows: list[list[SqlValue]] = []
+    size = 0
+    while batch := cursor.fetchmany(_FETCH_ROWS):
+        for row in batch:
+            size += sum(
+                _VALUE_OVERHEAD + (len(v) if isinstance(v, str | bytes) else 8) for v in row
+            )
+            rows.append(list(row))
+        if size > MAX_RESULT_BYTES:
+            raise ResultTooLarge()
+    return rows
 
 
 def _param(index: int, value: object) -> SqlValue:
@@ -202,31 +293,46 @@ class SqliteDatabases:
                 "([sqlite_database.<label>]).\nDetails:\n" + "\n".join(problems)
             )
 
-    def connect(self, label: str) -> SqliteConnection:
+    def connect(
+        self,
+        label: str,
+        *,
+        guarded: bool = True,
+        on_denied: Callable[[str], None] | None = None,
+    ) -> SqliteConnection:
         """A new connection to the database `label` (`NoSuchDatabase`, or `io` if it cannot
-        be opened)."""
+        be opened). `guarded` (the default): with a `SqlGuard`, for guests' SQL; only the
+        operator's own statements may run unguarded on a file database."""
         config = self._configs.get(label)
         if config is None:
             raise NoSuchDatabase(label)
-        if config.path is None:
-            return SqliteConnection(label, self._shared_memory(label), owned=False)
+        if config.path is None:  # one connection for the process: always guarded
+            db = self._shared_memory(label)
+            return SqliteConnection(label, db, owned=False, on_denied=on_denied)
         try:
-            return SqliteConnection(label, LockedConnection(config.path))
+            db = LockedConnection(config.path, SqlGuard() if guarded else None)
         except sqlite3.Error as exc:
             raise SqliteIoError(f"cannot open database {label!r}: {exc}") from exc
+        return SqliteConnection(label, db, on_denied=on_denied)
 
     def _shared_memory(self, label: str) -> LockedConnection:
         with self._lock:
             db = self._memory.get(label)
             if db is None:
-                db = self._memory[label] = LockedConnection(None)
+                db = self._memory[label] = LockedConnection(None, SqlGuard())
             return db
 
-    def open(self, label: str, component_id: str, allowed: Iterable[str]) -> SqliteConnection:
-        """A connection to `label` for a component allowed the labels `allowed`."""
+    def open(
+        self,
+        label: str,
+        component_id: str,
+        allowed: Iterable[str],
+        on_denied: Callable[[str], None] | None = None,
+    ) -> SqliteConnection:
+        """A guarded connection to `label` for a component allowed the labels `allowed`."""
         if label not in set(allowed):
             raise DatabaseAccessDenied(label, component_id)
-        return self.connect(label)
+        return self.connect(label, on_denied=on_denied)
 
     def for_component(self, component_id: str, allowed: Iterable[str]) -> ComponentSqlite:
         """A view that opens databases on behalf of one component."""
@@ -237,7 +343,7 @@ class SqliteDatabases:
         in order; the first failure stops startup with a `ConfigError`."""
         if not scripts:
             return
-        conn = self.connect(DEFAULT_LABEL)
+        conn = self.connect(DEFAULT_LABEL, guarded=False)
         try:
             for script in scripts:
                 try:
@@ -256,15 +362,32 @@ class SqliteDatabases:
 
 class ComponentSqlite:
     """The databases one component may open: `open(label)` raises `DatabaseAccessDenied` or
-    `NoSuchDatabase`."""
+    `NoSuchDatabase`. The first statement the guard denies this component is logged (once:
+    a guest retrying in a loop must not flood the log)."""
 
     def __init__(self, dbs: SqliteDatabases, component_id: str, allowed: frozenset[str]) -> None:
         self.databases = dbs
         self.component_id = component_id
         self.allowed = allowed
+        self._denial_logged = threading.Event()
 
     def open(self, label: str) -> SqliteConnection:
-        return self.databases.open(label, self.component_id, self.allowed)
+        def on_denied(what: str) -> None:
+            self._log_denial(label, what)
+
+        return self.databases.open(label, self.component_id, self.allowed, on_denied)
+
+    def _log_denial(self, label: str, what: str) -> None:
+        if self._denial_logged.is_set():
+            return
+        self._denial_logged.set()
+        log.warning(
+            'component "%s": SQLite statement on database "%s" denied: %s is not allowed '
+            "(further denials for this component are not logged)",
+            self.component_id,
+            label,
+            what,
+        )
 
 
 def parse_sqlite_args(args: Sequence[str], cwd: Path) -> tuple[str, ...]:

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from spin_py.platform.sqlite_guard import SqlGuard
+
 T = TypeVar("T")
 
 BUSY_TIMEOUT = 30.0
@@ -24,10 +26,14 @@ BUSY_TIMEOUT = 30.0
 _SETUP_ATTEMPTS = 50
 
 
-def connect(path: Path | None) -> sqlite3.Connection:
-    """A connection to the database at `path` (created, with its directory, if missing)."""
+def connect(path: Path | None, guard: SqlGuard | None = None) -> sqlite3.Connection:
+    """A connection to the database at `path` (created, with its directory, if missing), with
+    `guard` installed once the host's own setup statements ran."""
     if path is None:
-        return sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        if guard is not None:
+            guard.install(conn)
+        return conn
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -38,6 +44,8 @@ def connect(path: Path | None) -> sqlite3.Connection:
     try:
         retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
         conn.execute("PRAGMA synchronous=NORMAL")
+        if guard is not None:
+            guard.install(conn)
     except BaseException:
         conn.close()
         raise
@@ -59,11 +67,13 @@ def retry_locked(action: Callable[[], T]) -> T:
 
 class LockedConnection:
     """One connection shared by the threads of a process, one statement or transaction at a
-    time. Across processes, SQLite's own locking (with the busy timeout) serializes writers."""
+    time. Across processes, SQLite's own locking (with the busy timeout) serializes writers.
+    A connection guests' SQL runs on has a `guard` (see `spin_py.platform.sqlite_guard`)."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, guard: SqlGuard | None = None) -> None:
         self.path = path
-        self._conn = connect(path)
+        self.guard = guard
+        self._conn = connect(path, guard)
         self._lock = threading.RLock()
         self._closed = False
 

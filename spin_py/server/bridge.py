@@ -59,6 +59,7 @@ from spin_py.server.overload import OverloadResponder
 from spin_py.server.platform_setup import open_services
 from spin_py.server.responses import make_response, make_stream_response
 from spin_py.telemetry import prepare_execute_from_request
+from spin_py.wasi.filesystem.mounts import check_mounts
 from spin_py.wasi.http.body import BodyAborted
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields
@@ -266,6 +267,7 @@ def build_handler(app: App, config: UpConfig, cache_dir: Path | None) -> WasmCom
             max_instance_memory=config.max_instance_memory,
             cache_max_bytes=config.compile_cache_max_bytes,
         )
+        check_mounts(loaded.context for loaded in components.values())
     except BaseException:
         services.close()
         raise

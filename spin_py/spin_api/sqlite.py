@@ -6,6 +6,8 @@ through its `sqlite_databases` gate: an unlisted label is `access-denied` (check
 Spin), a listed one no database has `no-such-database` (startup already refuses that).
 Each `connection` handle is its own SQLite connection, closed when the guest drops it (or at
 the end of the request). A request may hold at most `MAX_OPEN_CONNECTIONS` (`io` error beyond).
+Every statement runs with the request's stop check: it is interrupted (`io`) once the request
+deadline passes or the request is cancelled, e.g. at server shutdown (docs/security.md).
 
 SQL values cross as plain Python values: the WIT `value` variant (`integer`, `real`, `text`,
 `blob`, `null`) lowers untagged as `int`, `float`, `str`, `bytes`, `None`. The `*-async`
@@ -20,6 +22,8 @@ keyword); neither the statement text nor its parameters are recorded.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,7 +31,7 @@ from wasmtime.component import LinkerInstance, Record, ResourceAny
 
 from spin_py.host import wit
 from spin_py.host.context import ComponentContext
-from spin_py.host.state import current
+from spin_py.host.state import RequestState, current
 from spin_py.host.table import ResourceKind, Store, resource_kind
 from spin_py.platform.services import PlatformServices
 from spin_py.platform.sqlite_db import QueryResult
@@ -65,7 +69,9 @@ class SqliteConnection(Protocol):
     """An open database. Failures raise errors carrying `case`/`payload` (the WIT cases, e.g.
     `InterfaceError`) or `Unsupported`."""
 
-    def execute(self, statement: str, parameters: list[SqlValue]) -> QueryResult: ...
+    def execute(
+        self, statement: str, parameters: list[SqlValue], stop: Callable[[], bool] | None = None
+    ) -> QueryResult: ...
     def last_insert_rowid(self) -> int: ...
     def changes(self) -> int: ...
     def close(self) -> None: ...
@@ -159,8 +165,10 @@ def _functions(iface: Interface, kind: ResourceKind, v3: bool) -> dict[str, Any]
         if operation:
             attributes[DB_OPERATION_NAME] = operation
 
+        stop = _past_deadline(current())
+
         def run() -> Record:
-            return query_record(handle.connection.execute(statement, params))
+            return query_record(handle.connection.execute(statement, params, stop))
 
         # Arbitrary SQL may run long or wait for another process's lock: others run meanwhile.
         query = traced("spin_sqlite.execute", run, attributes, blocking=True)
@@ -183,6 +191,17 @@ def _functions(iface: Interface, kind: ResourceKind, v3: bool) -> dict[str, Any]
         funcs["[method]connection.last-insert-rowid"] = last_insert_rowid
         funcs["[method]connection.changes"] = changes
     return funcs
+
+
+def _past_deadline(state: RequestState) -> Callable[[], bool]:
+    """True once `state`'s request deadline passed or it was cancelled (client gone, server
+    shutting down): a statement still running then is interrupted (docs/security.md)."""
+
+    def stop() -> bool:
+        deadline = state.deadline
+        return state.cancelled or (deadline is not None and time.monotonic() >= deadline)
+
+    return stop
 
 
 def _counter(iface: Interface, name: str, read: Any) -> int:

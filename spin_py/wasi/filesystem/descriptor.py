@@ -117,7 +117,8 @@ def _open_file(node: Node) -> int:
     if not node.mount.contains(real):
         raise FsError("not-permitted")
     try:
-        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below)
+        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError as exc:
         raise from_os_error(exc) from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):

@@ -12,6 +12,13 @@ nodes, computed once per component (`mounts(ctx)`):
 
 Path resolution (`resolve`) is confined: absolute paths, `..` above the starting directory and
 symlinks leading outside their mount all fail with `not-permitted`.
+
+Nothing is mounted from outside the application directory (docs/security.md, "Files"): every
+file a glob matches and every `{ source, destination }` source must resolve (symlinks
+followed) inside it, else building the tree raises `ComponentLoadError`. The server builds
+every component's tree at startup (`check_mounts`), so such a manifest fails to start. A glob
+file's confinement root is the application directory, a mapping's its source, and opening a
+file checks again (a symlink swapped in after startup is `not-permitted`).
 """
 
 from __future__ import annotations
@@ -19,10 +26,11 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spin_py.errors import ComponentLoadError
 from spin_py.host.context import ComponentContext
 from spin_py.manifest.model import Component
 from spin_py.wasi.filesystem.errors import FsError, from_os_error
@@ -40,7 +48,7 @@ class Mount:
     excludes: Excludes
 
     def contains(self, real: str) -> bool:
-        return real == self.root or real.startswith(self.root.rstrip(os.sep) + os.sep)
+        return _inside(self.root, real)
 
 
 @dataclass(eq=False)
@@ -194,8 +202,23 @@ def _place(root: VirtualDir, destination: str, node: Node) -> None:
         parent.children[parts[-1]] = node
 
 
-def _mapping_node(base: Path, source: str, excludes: Excludes) -> Node | None:
-    real = os.path.realpath(base / source)
+def _inside(root: str, real: str) -> bool:
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _escape_error(component: Component, entry: str, rel: str, real: str) -> ComponentLoadError:
+    return ComponentLoadError(
+        f'component "{component.id}": files entry {entry!r}: {rel!r} resolves to {real!r}, '
+        "outside the application directory; spin-py mounts only files inside it"
+    )
+
+
+def _mapping_node(
+    app_root: str, component: Component, source: str, excludes: Excludes
+) -> Node | None:
+    real = os.path.realpath(os.path.join(app_root, source))
+    if not _inside(app_root, real):
+        raise _escape_error(component, source, source, real)
     try:
         mode = os.stat(real).st_mode
     except OSError:
@@ -205,17 +228,21 @@ def _mapping_node(base: Path, source: str, excludes: Excludes) -> Node | None:
 
 
 def build_tree(base_dir: Path, component: Component) -> VirtualDir:
-    """The file tree of `component`, whose paths are relative to `base_dir`."""
+    """The file tree of `component`, whose paths are relative to `base_dir` (the application
+    directory). Raises `ComponentLoadError` for a file that resolves outside it."""
+    app_root = os.path.realpath(base_dir)
     excludes = Excludes(base_dir, component.exclude_files)
     root = VirtualDir()
     for mount in component.files:
         if mount.destination is None:
             for rel in expand(base_dir, mount.source):
-                real = os.path.realpath(base_dir / rel)
-                if not excludes.excluded(os.path.join(os.path.realpath(base_dir), rel)):
-                    _place(root, rel, HostFile(real, Mount(real, excludes)))
+                real = os.path.realpath(os.path.join(app_root, rel))
+                if not _inside(app_root, real):
+                    raise _escape_error(component, mount.source, rel, real)
+                if not excludes.excluded(os.path.join(app_root, rel)):
+                    _place(root, rel, HostFile(real, Mount(app_root, excludes)))
         else:
-            node = _mapping_node(base_dir, mount.source, excludes)
+            node = _mapping_node(app_root, component, mount.source, excludes)
             if node is not None:
                 _place(root, mount.destination, node)
     return root
@@ -242,3 +269,10 @@ def _make_table(ctx: ComponentContext) -> MountTable:
 def mounts(ctx: ComponentContext) -> MountTable:
     """The mount table of `ctx`'s component (built once per component)."""
     return ctx.ext(MountTable, _make_table)
+
+
+def check_mounts(contexts: Iterable[ComponentContext]) -> None:
+    """Build every component's mount table now (at startup): raises `ComponentLoadError` for a
+    component mounting a file from outside the application directory."""
+    for ctx in contexts:
+        mounts(ctx)

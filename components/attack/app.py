@@ -1,0 +1,172 @@
+"""attack: a guest that attacks its host, for spin-py's security tests (Spin Python SDK 3.4.1).
+
+Test-only. Each route is one attack from ``tests/security/README.md``; the route is the last
+segment of the request path, parameters are in the query. Answers are ``200 application/json``
+describing what the guest saw, so a test can tell "the host refused" from "the attack worked":
+``{"ok": ...}`` for a call that succeeded, ``{"err": case, "payload": text}`` for an error value.
+
+- ``POST .../sql?db=<label>``: runs the body as one statement on the SQLite database ``label``
+  (default ``default``) with ``spin:sqlite/sqlite@3.0.0``; ``ok`` is ``{"columns", "rows"}``
+  (values as JSON, blobs as their length).
+- ``.../kv-set?size=N[&api=spin|wasi]``: stores an ``N``-byte value under the key ``big`` of
+  the key-value store ``default`` (``fermyon:spin/key-value``, or ``wasi:keyvalue/store``);
+  ``ok`` is the length read back.
+- ``.../loop?mode=self|chain[&n=K]``: calls itself again with ``n=K+1``, as a self request
+  (relative URL) or through ``http://attack.spin.internal``; when a call fails the answer is
+  ``{"depth": K, "err": case}``, otherwise the inner answer is passed on. ``hold_ms=M`` makes
+  every level sleep ``M`` ms before calling the next one.
+- ``.../alloc?mb=N``: grows the guest's memory by ``N`` MiB (touching every page).
+- ``.../read-all``: the SDK reads the whole request body; answers its length.
+- ``.../status?code=N``: answers with status ``N`` and an empty body.
+- ``.../file?path=P``: reads the file ``P`` from the component's mounted files; ``ok`` is the
+  text, an ``OSError`` is ``{"err": "os", "payload": ...}``.
+- ``.../trap``: raises inside ``handle`` (componentize-py prints the traceback to stderr and
+  traps).
+- ``.../spin?ms=N``: busy-loops for ``N`` ms (default: forever) in the guest.
+- ``.../print?lines=N&size=S``: writes ``N`` lines of ``S`` bytes to stdout.
+"""
+
+import json
+import sys
+import time
+from urllib.parse import parse_qs
+
+from spin_sdk import http
+from spin_sdk.http import Request, Response
+from spin_sdk.wit.imports import key_value, spin_sqlite_sqlite, wasi_keyvalue_store
+from spin_sdk.wit.types import Err
+
+JSON = {"content-type": "application/json"}
+SELF_ID = "attack"
+
+
+def answer(value: object, status: int = 200) -> Response:
+    return Response(status, dict(JSON), json.dumps(value).encode())
+
+
+def case_name(value: object) -> str:
+    """``ErrorCode_LoopDetected`` -> ``LoopDetected``; ``Error_Io`` -> ``Io``."""
+    return type(value).__name__.split("_", 1)[-1]
+
+
+def error(err: Err) -> dict:
+    payload = getattr(err.value, "value", None)
+    return {"err": case_name(err.value), "payload": payload if isinstance(payload, str) else None}
+
+
+def sql_value(value: object) -> object:
+    inner = getattr(value, "value", None)
+    if isinstance(inner, bytes):
+        return {"blob": len(inner)}
+    return inner
+
+
+def run_sql(query: dict, body: bytes) -> Response:
+    try:
+        with spin_sqlite_sqlite.Connection.open(query.get("db", "default")) as conn:
+            result = conn.execute(body.decode(), [])
+    except Err as err:
+        return answer(error(err))
+    rows = [[sql_value(v) for v in row.values] for row in result.rows]
+    return answer({"ok": {"columns": list(result.columns), "rows": rows}})
+
+
+def kv_set(query: dict) -> Response:
+    size = int(query.get("size", "0"))
+    value = b"v" * size
+    try:
+        if query.get("api", "spin") == "wasi":
+            with wasi_keyvalue_store.open("default") as bucket:
+                bucket.set("big", value)
+                got = bucket.get("big")
+        else:
+            with key_value.Store.open("default") as store:
+                store.set("big", value)
+                got = store.get("big")
+    except Err as err:
+        return answer(error(err))
+    return answer({"ok": len(got or b"")})
+
+
+def loop(query: dict) -> Response:
+    depth = int(query.get("n", "0"))
+    mode = query.get("mode", "self")
+    hold_ms = int(query.get("hold_ms", "0"))
+    if hold_ms:
+        time.sleep(hold_ms / 1000)
+    path = f"/loop?mode={mode}&n={depth + 1}&hold_ms={hold_ms}"
+    url = path if mode == "self" else f"http://{SELF_ID}.spin.internal{path}"
+    try:
+        inner = http.send(Request("GET", url, {}, None))
+    except Err as err:
+        return answer({"depth": depth, "err": case_name(err.value)})
+    if inner.status != 200:
+        return answer({"depth": depth, "status": inner.status})
+    return Response(200, dict(JSON), inner.body)
+
+
+def alloc(query: dict) -> Response:
+    size = int(query.get("mb", "1")) * 1024 * 1024
+    block = bytearray(size)
+    for i in range(0, size, 4096):
+        block[i] = 1
+    return answer({"ok": len(block)})
+
+
+def read_file(query: dict) -> Response:
+    try:
+        with open(query.get("path", ""), encoding="utf-8", errors="replace") as handle:
+            return answer({"ok": handle.read()})
+    except OSError as exc:
+        return answer({"err": "os", "payload": f"{type(exc).__name__}: {exc}"})
+
+
+def busy(query: dict) -> Response:
+    ms = query.get("ms")
+    until = None if ms is None else time.monotonic() + int(ms) / 1000
+    n = 0
+    while until is None or time.monotonic() < until:
+        n += 1
+    return answer({"ok": n})
+
+
+def print_lines(query: dict) -> Response:
+    line = "x" * int(query.get("size", "100"))
+    for _ in range(int(query.get("lines", "1"))):
+        print(line)
+    sys.stdout.flush()
+    return answer({"ok": True})
+
+
+class IncomingHandler(http.IncomingHandler):
+    """Dispatches on the last path segment."""
+
+    def handle_request(self, request: Request) -> Response:
+        path, _, raw_query = request.uri.partition("?")
+        query = {name: values[-1] for name, values in parse_qs(raw_query).items()}
+        route = path.rstrip("/").rsplit("/", 1)[-1]
+        if route == "sql":
+            return run_sql(query, request.body or b"")
+        if route == "kv-set":
+            return kv_set(query)
+        if route == "loop":
+            return loop(query)
+        if route == "alloc":
+            return alloc(query)
+        if route == "read-all":
+            return answer({"ok": len(request.body or b"")})
+        if route == "status":
+            return Response(int(query.get("code", "200")), {}, b"")
+        if route == "file":
+            return read_file(query)
+        if route == "spin":
+            return busy(query)
+        if route == "print":
+            return print_lines(query)
+        return Response(404, {}, b"")
+
+    def handle(self, request, response_out) -> None:  # type: ignore[no-untyped-def]
+        """``/trap`` raises here, outside the SDK's catch-all (so the guest traps)."""
+        if (request.path_with_query() or "").partition("?")[0].endswith("/trap"):
+            raise RuntimeError("attack: trapping on purpose")
+        super().handle(request, response_out)
