@@ -15,8 +15,9 @@ import os
 from pathlib import Path
 
 import pytest
-from attack_apps import json_call, write_attack_app
-from server_fixtures import SpinPyProcess, run_spin_py, start_spin_py
+
+from tests.support.attack_apps import json_call, write_attack_app
+from tests.support.server_fixtures import SpinPyProcess, run_spin_py, start_spin_py
 
 SECRET = "TOP SECRET outside the app"
 

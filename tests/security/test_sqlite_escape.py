@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from attack_apps import json_call, write_attack_app
-from server_fixtures import SpinPyProcess, start_spin_py
+
+from tests.support.attack_apps import json_call, write_attack_app
+from tests.support.server_fixtures import SpinPyProcess, start_spin_py
 
 SECRET = "hunter2"
 

@@ -53,6 +53,7 @@ ALLOWED = [
     "PRAGMA cache_size",
     "PRAGMA busy_timeout",
     "PRAGMA max_page_count",
+    "PRAGMA max_page_count = 100000",
     "VACUUM",
     "SELECT json('[1]'), abs(-1), zeroblob(10)",
 ]
@@ -67,7 +68,6 @@ DENIED = [
     ("PRAGMA cache_size = -2000000", "cache_size"),
     ("PRAGMA busy_timeout = 0", "busy_timeout"),
     ("PRAGMA journal_mode = OFF", "journal_mode"),
-    ("PRAGMA max_page_count = 1", "max_page_count"),
     ("PRAGMA schema_version = 1", "schema_version"),
     ("PRAGMA soft_heap_limit = 1", "soft_heap_limit"),
     ("PRAGMA threads = 8", "threads"),

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
-from attack_apps import call, json_call, write_attack_app
-from server_fixtures import SpinPyProcess
 
 from spin_py.server.lifecycle import SHUTDOWN_GRACE, SHUTDOWN_TIMEOUT
+from tests.support.attack_apps import call, json_call, write_attack_app
+from tests.support.server_fixtures import SpinPyProcess
 
 ENDLESS = b"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
 TIMEOUT = 2.0

@@ -9,7 +9,6 @@ urllib and returns status, headers and body; `json_call` decodes the attack gues
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -18,20 +17,11 @@ from typing import Any
 
 import pytest
 
-from spin_py.runtime.compile_cache import CompileCache, default_cache_dir
-from spin_py.runtime.engine import get_engine
-
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="session")
-def attack_wasm(built_component: Callable[[str], Path]) -> Path:
+def attack_wasm(ready_component: Callable[[str], Path]) -> Path:
     """The built attack component, already in spin-py's compile cache."""
-    path = built_component("attack")
-    CompileCache(get_engine(), default_cache_dir(os.environ), lambda _line: None).load(
-        path, "attack"
-    )
-    return path
+    return ready_component("attack")
 
 
 def _toml_list(items: Sequence[str]) -> str:
