@@ -323,6 +323,13 @@ def _platform_settings(
     metavar="DURATION",
     help="A request running longer counts as stuck: health answers 503 when all are stuck.",
 )
+@click.option(
+    "--shutdown-delay",
+    default=None,
+    metavar="DURATION",
+    help="On SIGTERM, keep serving this long with the health check answering 503, so load "
+    "balancers take this node out first (e.g. 5s); default: none.",
+)
 @_platform_options
 @_tls_options
 @_log_level_option
@@ -345,6 +352,7 @@ def up(
     max_concurrent_requests: int,
     running_guests: int,
     stuck_after: str,
+    shutdown_delay: str | None,
     variable_args: tuple[str, ...],
     key_value_args: tuple[str, ...],
     sqlite_args: tuple[str, ...],
@@ -382,6 +390,7 @@ def up(
         max_concurrent_requests=max_concurrent_requests,
         running_guests=running_guests,
         stuck_after=parse_duration(stuck_after),
+        shutdown_delay=0.0 if shutdown_delay is None else parse_duration(shutdown_delay),
         truncate_logs=truncate_logs,
         platform=platform,
         otel_env=tuple((k, v) for k, v in os.environ.items() if k.startswith("OTEL_")),

@@ -122,6 +122,9 @@ class UpConfig:
     """spin-py's cache directory (compiled artifacts, downloaded sources); None: no cache."""
     tls: TlsSettings | None = None
     """`--tls-cert`/`--tls-key`: serve HTTPS (None: plain HTTP)."""
+    shutdown_delay: float = 0.0
+    """`--shutdown-delay`: seconds a SIGTERM drains (serving, health 503) before the listener
+    closes (`spin_py.server.drain`)."""
 
     @property
     def resolved_state_dir(self) -> Path:

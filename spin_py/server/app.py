@@ -4,7 +4,8 @@ One catch-all route for every method and path hands requests to `RequestHandler`
 routing is not used (Spin's routing rules are in `spin_py.routing`). The response-prepare signal
 strips the headers aiohttp would add (see `responses`); a middleware turns the few errors aiohttp
 raises itself (a request target the catch-all cannot match, such as `OPTIONS *`) into responses
-with an empty body; the component handler, if it has an `interrupt`, is interrupted once the
+with an empty body; with a `Drain`, responses close their connection once it started; the
+component handler, if it has an `interrupt`, is interrupted once the
 shutdown grace period passed, and, if it has an `aclose`, is closed on cleanup.
 """
 
@@ -19,6 +20,7 @@ from aiohttp.typedefs import Middleware
 from spin_py.manifest.model import App
 from spin_py.routing import Router
 from spin_py.server.component import AsyncCloseable, ComponentHandler, Interruptible
+from spin_py.server.drain import Drain, close_while_draining
 from spin_py.server.handler import RequestHandler
 from spin_py.server.lifecycle import SHUTDOWN_GRACE
 from spin_py.server.responses import make_response, strip_added_headers
@@ -29,17 +31,25 @@ SPIN_APP = web.AppKey("spin_app", App)
 
 
 def create_web_app(
-    app: App, router: Router, components: ComponentHandler, telemetry: Telemetry | None = None
+    app: App,
+    router: Router,
+    components: ComponentHandler,
+    telemetry: Telemetry | None = None,
+    drain: Drain | None = None,
 ) -> web.Application:
     """An aiohttp application serving `app`'s routes with `components` for component triggers;
-    with `telemetry`, every request gets a server span (outermost middleware)."""
+    with `telemetry`, every request gets a server span (outermost middleware); `drain` is the
+    process's shutdown drain (health and `Connection: close` follow it)."""
     middlewares: list[Middleware] = [empty_error_bodies]
     if telemetry is not None:
         middlewares.insert(0, server_span_middleware(telemetry))
     web_app = web.Application(middlewares=middlewares)
     web_app[SPIN_APP] = app
     web_app.on_response_prepare.append(strip_added_headers)
-    web_app.router.add_route("*", "/{tail:.*}", RequestHandler(app, router, components).handle)
+    if drain is not None:
+        web_app.on_response_prepare.append(close_while_draining(drain))
+    handler = RequestHandler(app, router, components, drain)
+    web_app.router.add_route("*", "/{tail:.*}", handler.handle)
     if isinstance(components, Interruptible):
         _interrupt_after_grace(web_app, components)
     if isinstance(components, AsyncCloseable):

@@ -14,6 +14,7 @@ from aiohttp import web
 from spin_py.manifest.model import App
 from spin_py.routing import RouteMatch, Router
 from spin_py.server.component import ComponentHandler, HealthReporting
+from spin_py.server.drain import DRAINING, Drain
 from spin_py.server.responses import RESPONSE_STARTED, make_response
 from spin_py.server.static import static_response
 from spin_py.server.wellknown import is_well_known, well_known_response
@@ -36,13 +37,23 @@ def routing_path(request: web.BaseRequest) -> str:
 class RequestHandler:
     """The aiohttp handler (`handle`) for every path and method of one app."""
 
-    def __init__(self, app: App, router: Router, components: ComponentHandler) -> None:
+    def __init__(
+        self, app: App, router: Router, components: ComponentHandler, drain: Drain | None = None
+    ) -> None:
         self._app = app
         self._router = router
         self._components = components
-        self._health = (
+        self._drain = drain or Drain()
+        self._component_health = (
             components.health_problem if isinstance(components, HealthReporting) else None
         )
+
+    def _health(self) -> str | None:
+        """Why health answers 503 now (None: it answers 200): draining, or the components'
+        own problem (every request slot held by a stuck guest)."""
+        if self._drain.draining:
+            return DRAINING
+        return None if self._component_health is None else self._component_health()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Answer one request."""

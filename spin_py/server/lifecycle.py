@@ -5,7 +5,10 @@ worker, waits for its turn: the supervisor listens once all workers are ready), 
 calls `on_ready` (which prints the route listing) once the socket is accepting, then waits for a
 signal. No connection is accepted, or even queued, before the app is ready.
 
-Shutdown stops accepting, gives in-flight requests `SHUTDOWN_GRACE` seconds, then interrupts the
+With a shutdown delay (`Drain.delay`), a SIGTERM first drains: the server keeps accepting for
+that long while health answers 503 and responses close their connections (see
+`spin_py.server.drain`); SIGINT, or a second signal, ends the delay at once. Shutdown then stops
+accepting, gives in-flight requests `SHUTDOWN_GRACE` seconds, then interrupts the
 guests still running (the app's shutdown hook, see `spin_py.server.app`), so their handlers
 answer within aiohttp's graceful wait of `SHUTDOWN_TIMEOUT` seconds; it runs the app's cleanup
 hooks (the component handler's `aclose`) and returns normally, so `spin-py up` exits with
@@ -17,6 +20,8 @@ about `SHUTDOWN_GRACE` plus one epoch slice for a guest spinning in pure wasm, b
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import signal
 import socket
@@ -27,7 +32,10 @@ from typing import Any
 
 from aiohttp import web
 
+from spin_py.server.drain import Drain
 from spin_py.server.listen import BACKLOG, start_listening
+
+log = logging.getLogger("spin_py.server.lifecycle")
 
 SHUTDOWN_TIMEOUT = 5.0
 """aiohttp's graceful wait for in-flight handlers (it waits once more after cancelling them)."""
@@ -58,15 +66,18 @@ async def serve(
     shared: bool = False,
     await_turn: Callable[[], Awaitable[None]] | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    drain: Drain | None = None,
 ) -> None:
     """Serve the app `build_app` makes (inside the loop) on `sock` until a stop signal.
 
     `sock` is bound but not listening (`spin_py.server.listen`): once the app is built, this
     process starts listening, or, with `await_turn`, waits for it to return (a worker: its
     supervisor listens once every worker is ready). `shared`: other worker processes accept
-    on `sock` too (see `SHARED_ACCEPT_BATCH`). `ssl_context`: serve HTTPS.
+    on `sock` too (see `SHARED_ACCEPT_BATCH`). `ssl_context`: serve HTTPS. `drain`: the
+    shutdown delay a SIGTERM starts before the listener closes.
     """
-    stop = _stop_event()
+    stops = _StopSignals()
+    stop = stops.stopped
     web_app = await build_app()
     runner = web.AppRunner(
         web_app,
@@ -84,6 +95,8 @@ async def serve(
             await _start_site(runner, sock, shared, ssl_context)
             on_ready()
             await stop.wait()
+            if drain is not None and drain.delay > 0 and stops.received == [signal.SIGTERM]:
+                await _drain(drain, stops)
     finally:
         await runner.cleanup()
 
@@ -96,6 +109,7 @@ def run(
     shared: bool = False,
     await_turn: Callable[[], Awaitable[None]] | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    drain: Drain | None = None,
 ) -> None:
     """Blocking entry point: `serve` in a fresh event loop."""
     asyncio.run(
@@ -106,8 +120,16 @@ def run(
             shared=shared,
             await_turn=await_turn,
             ssl_context=ssl_context,
+            drain=drain,
         )
     )
+
+
+async def _drain(drain: Drain, stops: _StopSignals) -> None:
+    """Serve on with health answering 503 for `drain.delay` seconds, or until another signal."""
+    drain.start()
+    log.info("draining for %gs before closing the listener (health answers 503)", drain.delay)
+    await stops.next_signal(timeout=drain.delay)
 
 
 async def _unless_stopped(turn: Awaitable[None], stop: asyncio.Event) -> None:
@@ -149,9 +171,25 @@ class _TakeTurnsSocket(socket.socket):
         return conn
 
 
-def _stop_event() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in STOP_SIGNALS:
-        loop.add_signal_handler(signum, stop.set)
-    return stop
+class _StopSignals:
+    """The stop signals this process received, in order (handlers installed on creation);
+    `stopped` is set by the first."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self.stopped = asyncio.Event()
+        self._next = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, self._on_signal, signum)
+
+    def _on_signal(self, signum: int) -> None:
+        self.received.append(signum)
+        self.stopped.set()
+        self._next.set()
+
+    async def next_signal(self, timeout: float) -> None:
+        """Until one more signal arrives, or `timeout` seconds pass."""
+        self._next.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._next.wait(), timeout)

@@ -27,9 +27,11 @@ Running: a worker that exits (a crash, a kill) is logged and restarted, after a 
 keeps dying young. The supervisor holds the only write end of a "life" pipe every worker
 watches, so workers stop on their own if the supervisor dies, even by SIGKILL.
 
-Stop: SIGINT or SIGTERM sends SIGTERM to every worker (each stops gracefully: its requests
-get their grace period, then guests are interrupted), waits up to `STOP_TIMEOUT` seconds,
-kills what is left, and returns normally, so `spin-py up` exits 0.
+Stop: SIGINT or SIGTERM is passed on to every worker (each stops gracefully: after a SIGTERM it
+first drains for the shutdown delay, if one is set, then its requests get their grace period,
+then guests are interrupted; a second signal is passed on too and ends the drain), waits up to
+`STOP_TIMEOUT` seconds plus the shutdown delay, kills what is left, and returns normally, so
+`spin-py up` exits 0.
 """
 
 from __future__ import annotations
@@ -80,10 +82,14 @@ class _Worker:
 class Supervisor:
     """Forks `count` workers that each run `serve` on the inherited `sock`; see the module."""
 
-    def __init__(self, count: int, sock: socket.socket, serve: Serve) -> None:
+    def __init__(
+        self, count: int, sock: socket.socket, serve: Serve, *, shutdown_delay: float = 0.0
+    ) -> None:
         self._count = count
         self._sock = sock
         self._serve = serve
+        self._stop_timeout = STOP_TIMEOUT + shutdown_delay
+        self._signals_received: list[int] = []
         self._workers: dict[int, _Worker] = {}
         self._restart_at: dict[int, float] = {}
         self._backoff: dict[int, float] = {}
@@ -146,21 +152,31 @@ class Supervisor:
         self._stopping = True
         self._restart_at.clear()
         self._sock.close()  # once the workers close theirs too, new connections are refused
-        for worker in self._workers.values():
-            _signal(worker.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
+        if not self._signals_received:  # a worker failed to start: stop the others as SIGTERM does
+            self._signals_received.append(signal.SIGTERM)
+        forwarded = self._forward_signals(0)
+        deadline = time.monotonic() + self._stop_timeout
         while self._workers and time.monotonic() < deadline:
             self._step(max(0.0, min(0.5, deadline - time.monotonic())))
+            forwarded = self._forward_signals(forwarded)
         for worker in list(self._workers.values()):
             log.warning(
                 "worker %d (pid %d) did not stop within %.0fs; killing it",
                 worker.slot,
                 worker.pid,
-                STOP_TIMEOUT,
+                self._stop_timeout,
             )
             _signal(worker.pid, signal.SIGKILL)
             os.waitpid(worker.pid, 0)
             self._forget(worker)
+
+    def _forward_signals(self, forwarded: int) -> int:
+        """Pass the stop signals received after the first `forwarded` on to every worker;
+        returns how many were passed on in all."""
+        for signum in self._signals_received[forwarded:]:
+            for worker in self._workers.values():
+                _signal(worker.pid, signum)
+        return len(self._signals_received)
 
     # -- one turn of the event loop ---------------------------------------------------------------
 
@@ -304,6 +320,7 @@ class Supervisor:
 
         def stop(signum: int, frame: FrameType | None) -> None:
             self._stop_requested = True
+            self._signals_received.append(signum)
 
         def child(signum: int, frame: FrameType | None) -> None:
             pass

@@ -35,6 +35,7 @@ from spin_py.server.component import (
     SelfOriginAware,
     default_component_handler,
 )
+from spin_py.server.drain import Drain
 from spin_py.server.listen import bind_listener, bound_url
 from spin_py.server.listing import listed_routes, render_json, render_plain
 from spin_py.server.supervisor import Supervisor
@@ -85,19 +86,27 @@ def serve_socket(
     app is loaded, or in a worker (`await_turn`, `sock` shared by worker processes) when its
     turn comes; `on_ready` runs once it accepts. Shuts `telemetry` down (bounded) at the end."""
 
+    drain = Drain(config.shutdown_delay)
+
     async def build_app() -> web.Application:
         handler = components(app, config)
         if inspect.isawaitable(handler):
             handler = await handler
         if isinstance(handler, SelfOriginAware):
             handler.set_self_origin(SelfOrigin.from_sockname(scheme(config), sock.getsockname()))
-        return create_web_app(app, router, handler, telemetry)
+        return create_web_app(app, router, handler, telemetry, drain)
 
     ssl_context = None if config.tls is None else server_context(config.tls)
     try:
         shared = await_turn is not None
         lifecycle.run(
-            build_app, sock, on_ready, shared=shared, await_turn=await_turn, ssl_context=ssl_context
+            build_app,
+            sock,
+            on_ready,
+            shared=shared,
+            await_turn=await_turn,
+            ssl_context=ssl_context,
+            drain=drain,
         )
     finally:
         telemetry.shutdown(TELEMETRY_SHUTDOWN_S)
@@ -120,7 +129,10 @@ def _up_workers(
         )
 
     try:
-        Supervisor(config.workers, sock, serve_worker).run(_listing(sock, router, config, out))
+        supervisor = Supervisor(
+            config.workers, sock, serve_worker, shutdown_delay=config.shutdown_delay
+        )
+        supervisor.run(_listing(sock, router, config, out))
     finally:
         sock.close()
 

@@ -1,7 +1,9 @@
 """Spin's reserved endpoints under `/.well-known/spin/`, answered before any app route.
 
 `health` answers `200 OK`, or `503` with a one-line reason when the process cannot serve (every
-request slot held by a stuck guest; Spin has no such state and always answers `OK`); `info`
+request slot held by a stuck guest, or `draining` once a SIGTERM started the drain of a
+`--shutdown-delay`, see `spin_py.server.drain`; Spin has no such states and always answers
+`OK`); `info`
 answers the app's name and version as JSON; every other path under the prefix is a 404 with an
 empty body, even if the app declares a route there.
 """
