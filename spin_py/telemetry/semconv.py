@@ -9,6 +9,8 @@ from __future__ import annotations
 # Resource
 SERVICE_NAME = "service.name"
 SERVICE_VERSION = "service.version"
+SERVICE_INSTANCE_ID = "service.instance.id"
+PROCESS_PID = "process.pid"
 SPIN_APP_NAME = "spin.app.name"
 TELEMETRY_SDK_NAME = "telemetry.sdk.name"
 TELEMETRY_SDK_LANGUAGE = "telemetry.sdk.language"
