@@ -282,6 +282,11 @@ def test_every_worker_exports_its_spans(
             assert get(server, f"/served-by-{running}") == (200, b"hello")
     assert server.stop().returncode == 0  # each worker flushes its own provider
     expected = {f"/served-by-{pid}" for pid in pids.values()}
-    otlp_receiver.wait_for(
+    spans = otlp_receiver.wait_for(
         "traces", lambda spans: expected <= {s.attributes.get("url.path") for s in spans}
     )
+    # each worker is its own instance of the service (OpenTelemetry resource conventions)
+    served = {path: s.resource for s in spans if (path := s.attributes.get("url.path")) in expected}
+    for pid in pids.values():
+        assert served[f"/served-by-{pid}"]["process.pid"] == pid
+    assert len({resource["service.instance.id"] for resource in served.values()}) == 2

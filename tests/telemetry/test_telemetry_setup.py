@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import time
+import uuid
 
 import pytest
 from opentelemetry.context import Context
@@ -37,6 +39,19 @@ def test_service_name_precedence() -> None:
     assert attrs["deployment.environment"] == "dev x"
     env["OTEL_SERVICE_NAME"] = "from-name"
     assert make(env).resource.attributes["service.name"] == "from-name"
+
+
+def test_every_configured_process_gets_its_own_service_instance_id() -> None:
+    first, second = (dict(make({}).resource.attributes) for _ in range(2))
+    ids = {first["service.instance.id"], second["service.instance.id"]}
+    assert len(ids) == 2, "two serving processes would share an instance id"
+    assert all(uuid.UUID(str(value)).version == 4 for value in ids)
+    assert first["process.pid"] == os.getpid()
+
+
+def test_a_service_instance_id_in_resource_attributes_is_kept() -> None:
+    env = {"OTEL_RESOURCE_ATTRIBUTES": "service.instance.id=pod-7"}
+    assert make(env).resource.attributes["service.instance.id"] == "pod-7"
 
 
 def test_malformed_resource_attributes_are_skipped(caplog: pytest.LogCaptureFixture) -> None:
