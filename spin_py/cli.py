@@ -37,7 +37,7 @@ from spin_py.errors import SpinPyError
 from spin_py.manifest import load as load_manifest
 from spin_py.manifest import resolve_manifest_path
 from spin_py.manifest.select import retain_components
-from spin_py.platform.services import read_runtime_config
+from spin_py.platform.services import choose_state_dir, read_runtime_config
 from spin_py.runtime import cache_admin
 from spin_py.runtime.compile_cache import (
     DEFAULT_MAX_BYTES,
@@ -367,7 +367,7 @@ def up(
     manifest_path = resolve_manifest_path(Path(from_)).absolute()
     platform = _platform_settings(runtime_config_file, variable_args, key_value_args, sqlite_args)
     runtime_config = platform.runtime_config
-    state_dir = state_dir or runtime_config.state_dir
+    state_dir = choose_state_dir(state_dir, runtime_config)
     if log_dir is None and runtime_config.log_dir is not None:
         log_dir = str(runtime_config.log_dir)
     config = UpConfig(

@@ -24,6 +24,7 @@ OutputFormat = Literal["plain", "json"]
 
 DEFAULT_LISTEN = "127.0.0.1:3000"
 STATE_DIR_NAME = ".spin"
+LOG_DIR_NAME = "logs"
 FIND_FREE_PORT_ATTEMPTS = 10
 """With `--find-free-port`, ports `port .. port + 9` are tried, as Spin does."""
 
@@ -31,6 +32,11 @@ MAX_DEFAULT_WORKERS = 4
 """The default worker count is the CPU count, at most this (see `default_workers`)."""
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def default_log_dir(state_dir: Path) -> Path:
+    """Spin's default directory for component stdout/stderr files: `<state-dir>/logs`."""
+    return state_dir / LOG_DIR_NAME
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,7 @@ class UpConfig:
     def resolved_log_dir(self) -> Path | None:
         """Where component stdout/stderr files go (None: nowhere)."""
         if self.log_dir is None:
-            return self.resolved_state_dir / "logs"
+            return default_log_dir(self.resolved_state_dir)
         return Path(self.log_dir) if self.log_dir else None
 
 

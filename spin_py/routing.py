@@ -28,7 +28,7 @@ WELL_KNOWN_PREFIX = "/.well-known/spin/"
 WILDCARD_SUFFIX = "/..."
 _ALT_WILDCARD_SUFFIX = "/*"
 
-_log = logging.getLogger("spin_py.routing")
+_log = logging.getLogger(__name__)
 
 # Segment ranks: a higher tuple wins. `_END` closes an exact route so that it beats a wildcard
 # that matched nothing more (`/foo` over `/foo/...` for the path `/foo`).

@@ -11,7 +11,6 @@ Host functions are called as `fn(store, *params)` and reach their request throug
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -24,8 +23,6 @@ WASI_VERSION = "0.2.6"
 """The WASI 0.2 minor version the host defines each interface at."""
 
 HostFunc = Callable[..., Any]
-
-log = logging.getLogger("spin_py.runtime")
 
 
 def wasi(name: str) -> str:

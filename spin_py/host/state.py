@@ -144,17 +144,6 @@ class RequestState:
         finally:
             gate.resume()
 
-    def run_coroutine(self, coro: Any) -> Any:
-        """Run `coro` on the event loop from the guest thread and wait for its result."""
-        fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        fut.add_done_callback(lambda _f: self.notify())
-        try:
-            self.wait_until(fut.done)
-        except BaseException:
-            fut.cancel()
-            raise
-        return fut.result()
-
 
 def current() -> RequestState:
     """The state of the request whose guest is running in this thread."""

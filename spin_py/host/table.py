@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
+from typing import Any, TypeAlias, TypeVar
 
 import wasmtime
 from wasmtime.component import ResourceAny, ResourceHost, ResourceType
@@ -42,13 +42,6 @@ class GuestExit(HostTrap):
     def __init__(self, code: int) -> None:
         super().__init__(f"guest exited with status {code}")
         self.code = code
-
-
-@runtime_checkable
-class Droppable(Protocol):
-    """Host objects that need to react when the guest drops their handle."""
-
-    def on_drop(self) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 from spin_py.manifest.diagnostics import Invalid, KeyPath, format_path, located_message
 from spin_py.manifest.locate import Locator, Position
 
-logger = logging.getLogger("spin_py.manifest")
+logger = logging.getLogger(__name__)
 
 
 class Context:

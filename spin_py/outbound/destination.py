@@ -35,7 +35,7 @@ __all__ = ["DENIED_MESSAGE", "NetworkTarget", "build_url", "route_outbound"]
 DENIED_MESSAGE = "Outbound network destination not allowed: %s"
 ALLOW_HINT = 'To allow it, add to %s in the manifest: allowed_outbound_hosts = ["%s"]'
 
-log = logging.getLogger("spin_py.outbound")
+log = logging.getLogger(__name__)
 
 _SCHEMES = ("http", "https")
 _BAD_AUTHORITY_CHARS = frozenset("/?#\\ \t\r\n")

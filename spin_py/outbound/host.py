@@ -45,7 +45,7 @@ __all__ = [
     "policy_for",
 ]
 
-log = logging.getLogger("spin_py.wasi.http.outbound")
+log = logging.getLogger(__name__)
 
 SELF_REQUEST_HEADER = "spin-py-self-request"
 """Marks a request this server sent to itself (value: `OutboundHost.self_token`)."""

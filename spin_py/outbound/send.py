@@ -74,7 +74,7 @@ from spin_py.wasi.http.response import FutureIncomingResponse, ResponseOutcome
 
 __all__ = ["OutboundHandler", "RequestOutbound"]
 
-log = logging.getLogger("spin_py.wasi.http.outbound")
+log = logging.getLogger(__name__)
 
 
 # -- one request's outbound calls -----------------------------------------------------------

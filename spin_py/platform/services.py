@@ -39,8 +39,11 @@ def read_runtime_config(path: Path | None) -> RuntimeConfig:
     return RuntimeConfig() if path is None else load_runtime_config(path)
 
 
-def choose_state_dir(explicit: Path | None, runtime: RuntimeConfig, default: Path) -> Path:
-    """`--state-dir` if given, else the runtime config's `state_dir`, else `default`."""
+def choose_state_dir(
+    explicit: Path | None, runtime: RuntimeConfig, default: Path | None = None
+) -> Path | None:
+    """`--state-dir` if given, else the runtime config's `state_dir`, else `default` (None:
+    left to `UpConfig.resolved_state_dir`, `.spin/` beside the manifest)."""
     return explicit or runtime.state_dir or default
 
 

@@ -35,7 +35,7 @@ from spin_py.platform.runtime_config import SqliteDatabaseConfig
 from spin_py.platform.sqlite_file import LockedConnection
 from spin_py.platform.sqlite_guard import SqlGuard
 
-log = logging.getLogger("spin_py.platform.sqlite")
+log = logging.getLogger(__name__)
 
 DEFAULT_LABEL = "default"
 DEFAULT_FILE = "sqlite_db.db"

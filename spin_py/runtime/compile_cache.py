@@ -39,7 +39,7 @@ from wasmtime.component import Component
 
 from spin_py.runtime.engine import engine_fingerprint
 
-log = logging.getLogger("spin_py.runtime")
+log = logging.getLogger(__name__)
 
 Report = Callable[[str], None]
 """Receives progress lines (`Compiling hello (36.4 MB)...`)."""

@@ -52,7 +52,7 @@ from spin_py.runtime.scheduler import (
 )
 from spin_py.telemetry.execute import execute_span_for, record_trap
 
-log = logging.getLogger("spin_py.runtime")
+log = logging.getLogger(__name__)
 
 MakeArgs = Callable[[RequestState], tuple[Any, ...]]
 """Builds the handler's arguments in the worker thread (e.g. pushes the request handles)."""

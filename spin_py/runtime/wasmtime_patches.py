@@ -1,7 +1,10 @@
 """Targeted fixes to wasmtime-py 50's component value layer: speed and thread-safety.
 
-wasmtime-py is pinned (`wasmtime==50.0.1`); `install()` checks the internals it replaces
-exist and is idempotent. The engine module calls it before creating the Engine.
+wasmtime-py is pinned (`wasmtime==50.0.1`); `install()` refuses any other installed version
+(`SUPPORTED_WASMTIME`, read with `importlib.metadata`), checks the internals it replaces exist,
+and is idempotent. The engine module calls it before creating the Engine. Installing after a
+Linker exists is safe: functions registered earlier keep wasmtime-py's own call path, which
+already reaches the per-thread exception slot of fix 2 (both look it up by module global).
 
 1. **Byte lists.** wasmtime-py converts a `list<u8>` one element at a time in Python (a ctypes
    struct per byte): about 2 microseconds per byte each way, so one 64 KiB body chunk costs over
@@ -29,12 +32,18 @@ exist and is idempotent. The engine module calls it before creating the Engine.
 from __future__ import annotations
 
 import ctypes
+import importlib.metadata
 import threading
 from typing import Any
 
 from wasmtime import StoreContext, WasmtimeError
 from wasmtime import _ffi as ffi
 from wasmtime.component import FuncType, ValType, Variant, _enter, _linker, _types
+
+from spin_py.errors import ConfigError
+
+SUPPORTED_WASMTIME = "50.0.1"
+"""The wasmtime-py version these fixes were written for and tested with."""
 
 _VAL_SIZE = ctypes.sizeof(ffi.wasmtime_component_val_t)
 _PAYLOAD = ffi.wasmtime_component_val_t.of.offset
@@ -43,6 +52,9 @@ _SEGMENT = 16 * 1024
 """Elements converted per bulk copy; bounds the per-thread scratch buffer to 512 KiB."""
 
 _ORIGINAL_TO_C = _types.ListType.convert_to_c
+_ORIGINAL_FUNC_IMPL = _linker.func_impl
+"""Kept alive here: host functions registered before `install()` call into this ctypes callback
+from C; replacing the module attribute would otherwise free it under them (a crash)."""
 _ORIGINAL_FROM_C = _types.ListType.convert_from_c
 _local = threading.local()
 _installed = False
@@ -259,13 +271,31 @@ _MEMOIZED_PROPERTIES: tuple[tuple[type, str], ...] = (
 )
 
 
+class UnsupportedWasmtime(ConfigError):
+    """The installed wasmtime-py is not the version these fixes were written for (a
+    `SpinPyError`: `spin-py` prints the message, without a traceback)."""
+
+
+def check_version(found: str | None = None) -> None:
+    """Raise `UnsupportedWasmtime` unless wasmtime-py `SUPPORTED_WASMTIME` is installed (or
+    `found`, when given, is that version)."""
+    version = found if found is not None else importlib.metadata.version("wasmtime")
+    if version != SUPPORTED_WASMTIME:
+        raise UnsupportedWasmtime(
+            f"spin-py needs wasmtime-py {SUPPORTED_WASMTIME} (it patches that version's "
+            f"internals), but wasmtime-py {version} is installed: "
+            f"pip install wasmtime=={SUPPORTED_WASMTIME}"
+        )
+
+
 def install() -> None:
-    """Apply the fixes (idempotent); before any Linker is built (host functions registered
-    earlier keep wasmtime-py's own callback). Raises RuntimeError if wasmtime-py's internals
-    are not the ones these fixes were written for."""
+    """Apply the fixes (idempotent). Functions a Linker registered earlier keep wasmtime-py's
+    own callback (without fix 4) and still work. Raises `UnsupportedWasmtime` for another
+    wasmtime-py version, RuntimeError if its internals are not the ones these fixes replace."""
     global _installed
     if _installed:
         return
+    check_version()
     for owner, name in (
         (_types.ListType, "convert_to_c"),
         (_types.ListType, "convert_from_c"),

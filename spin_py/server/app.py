@@ -22,7 +22,7 @@ from spin_py.routing import Router
 from spin_py.server.component import AsyncCloseable, ComponentHandler, Interruptible
 from spin_py.server.drain import Drain, close_while_draining
 from spin_py.server.handler import RequestHandler
-from spin_py.server.lifecycle import SHUTDOWN_GRACE
+from spin_py.server.lifecycle import INTERRUPT_GUESTS_AFTER
 from spin_py.server.responses import make_response, strip_added_headers
 from spin_py.telemetry import Telemetry, server_span_middleware
 
@@ -69,13 +69,15 @@ async def empty_error_bodies(
 
 
 def _interrupt_after_grace(web_app: web.Application, components: Interruptible) -> None:
-    """At shutdown, in-flight requests get `SHUTDOWN_GRACE` seconds, then their guests are
-    interrupted, so the handlers still answer within aiohttp's graceful wait (the timer is
+    """At shutdown, in-flight requests get `INTERRUPT_GUESTS_AFTER` seconds, then their guests
+    are interrupted, so the handlers still answer within aiohttp's graceful wait (the timer is
     dropped at cleanup if everything ended sooner)."""
     timers: list[asyncio.TimerHandle] = []
 
     async def schedule(_: web.Application) -> None:
-        timers.append(asyncio.get_running_loop().call_later(SHUTDOWN_GRACE, components.interrupt))
+        timers.append(
+            asyncio.get_running_loop().call_later(INTERRUPT_GUESTS_AFTER, components.interrupt)
+        )
 
     async def drop(_: web.Application) -> None:
         for timer in timers:

@@ -73,9 +73,9 @@ __all__ = [
     "wasm_component_handler_factory",
 ]
 
-log = logging.getLogger("spin_py.server.bridge")
+log = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE = 5.0
+CANCEL_CALLS_AFTER = 5.0
 """Seconds `aclose` waits for guest calls still running before cancelling them."""
 
 
@@ -159,11 +159,11 @@ class WasmComponentHandler:
         self._invoker.interrupt()
 
     async def aclose(self) -> None:
-        """Give running guest calls `SHUTDOWN_GRACE` seconds, cancel the rest, stop the
+        """Give running guest calls `CANCEL_CALLS_AFTER` seconds, cancel the rest, stop the
         worker threads, close the outbound client, then run `on_close` (closes the platform
         services)."""
         if self._calls:
-            _, pending = await asyncio.wait(set(self._calls), timeout=SHUTDOWN_GRACE)
+            _, pending = await asyncio.wait(set(self._calls), timeout=CANCEL_CALLS_AFTER)
             for call in pending:
                 call.cancel()
         await self._invoker.aclose()

@@ -22,13 +22,11 @@ seam. An implementation:
   serve, or None; `/.well-known/spin/health` answers 503 with it.
 
 The server gets its handler from a `ComponentHandlerFactory` (sync or async), called once inside
-the running event loop before the first request. Until the runtime exists,
-`default_component_handler` returns `UnavailableComponentHandler`.
+the running event loop before the first request (`spin_py.server.bridge` builds the real one).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
@@ -38,9 +36,6 @@ from spin_py.config import UpConfig
 from spin_py.manifest.model import App
 from spin_py.outbound.chaining import SelfOrigin
 from spin_py.routing import RouteMatch
-from spin_py.server.responses import make_response
-
-log = logging.getLogger(__name__)
 
 
 class ComponentHandler(Protocol):
@@ -75,7 +70,7 @@ class Interruptible(Protocol):
 
     def interrupt(self) -> None:
         """End every running guest call now and refuse new ones; called at shutdown, after the
-        grace period (`spin_py.server.lifecycle.SHUTDOWN_GRACE`), on the event loop."""
+        grace period (`spin_py.server.lifecycle.INTERRUPT_GUESTS_AFTER`), on the event loop."""
         ...
 
 
@@ -92,17 +87,3 @@ ComponentHandlerFactory = Callable[[App, UpConfig], ComponentHandler | Awaitable
 """Builds the component handler for an app; called once, inside the running event loop, after
 the socket is bound and before the listing is printed. It may be a coroutine function (e.g. to
 compile components in a worker thread); a `SpinPyError` it raises stops `up` with that message."""
-
-
-class UnavailableComponentHandler:
-    """Placeholder until the runtime exists: every component request is a logged 500."""
-
-    async def handle(self, request: web.Request, match: RouteMatch) -> web.StreamResponse:
-        """Log that the component cannot run and answer 500 with an empty body."""
-        log.error('component "%s" cannot run yet: no component runtime', match.trigger.component)
-        return make_response(500)
-
-
-def default_component_handler(app: App, config: UpConfig) -> ComponentHandler:
-    """The factory `spin-py up` uses unless told otherwise."""
-    return UnavailableComponentHandler()

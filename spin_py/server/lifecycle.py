@@ -5,16 +5,15 @@ worker, waits for its turn: the supervisor listens once all workers are ready), 
 calls `on_ready` (which prints the route listing) once the socket is accepting, then waits for a
 signal. No connection is accepted, or even queued, before the app is ready.
 
-With a shutdown delay (`Drain.delay`), a SIGTERM first drains: the server keeps accepting for
-that long while health answers 503 and responses close their connections (see
-`spin_py.server.drain`); SIGINT, or a second signal, ends the delay at once. Shutdown then stops
-accepting, gives in-flight requests `SHUTDOWN_GRACE` seconds, then interrupts the
-guests still running (the app's shutdown hook, see `spin_py.server.app`), so their handlers
-answer within aiohttp's graceful wait of `SHUTDOWN_TIMEOUT` seconds; it runs the app's cleanup
-hooks (the component handler's `aclose`) and returns normally, so `spin-py up` exits with
-status 0. A second signal during shutdown does not interrupt it; the wait is bounded anyway (by
-about `SHUTDOWN_GRACE` plus one epoch slice for a guest spinning in pure wasm, by at most twice
-`SHUTDOWN_TIMEOUT` for any handler).
+With a shutdown delay (`Drain.delay`), a SIGTERM first drains: the server keeps accepting for that
+long while health answers 503 and responses close their connections (see `spin_py.server.drain`);
+SIGINT, or a second signal, ends the delay at once. Shutdown then stops accepting, gives in-flight
+requests `INTERRUPT_GUESTS_AFTER` seconds, then interrupts the guests still running (the app's
+shutdown hook, see `spin_py.server.app`), so their handlers answer within aiohttp's graceful wait of
+`SHUTDOWN_TIMEOUT` seconds; it runs the app's cleanup hooks (the component handler's `aclose`) and
+returns normally, so `spin-py up` exits with status 0. A second signal during shutdown does not
+interrupt it; the wait is bounded anyway (by about `INTERRUPT_GUESTS_AFTER` plus one epoch slice for
+a guest spinning in pure wasm, by at most twice `SHUTDOWN_TIMEOUT` for any handler).
 """
 
 from __future__ import annotations
@@ -35,11 +34,11 @@ from aiohttp import web
 from spin_py.server.drain import Drain
 from spin_py.server.listen import BACKLOG, start_listening
 
-log = logging.getLogger("spin_py.server.lifecycle")
+log = logging.getLogger(__name__)
 
 SHUTDOWN_TIMEOUT = 5.0
 """aiohttp's graceful wait for in-flight handlers (it waits once more after cancelling them)."""
-SHUTDOWN_GRACE = 4.0
+INTERRUPT_GUESTS_AFTER = 4.0
 """Seconds in-flight requests get before their guests are interrupted (< `SHUTDOWN_TIMEOUT`)."""
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 

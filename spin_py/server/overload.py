@@ -18,7 +18,7 @@ from aiohttp import web
 from spin_py.server.responses import make_response
 from spin_py.telemetry import SERVER_SPAN_KEY
 
-log = logging.getLogger("spin_py.server.overload")
+log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 1
 """The `Retry-After` of an overload 503: most guest calls take milliseconds."""

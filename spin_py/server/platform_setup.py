@@ -22,7 +22,7 @@ from spin_py.config import UpConfig
 from spin_py.manifest.model import App
 from spin_py.platform.services import PlatformServices, apply_startup_writes, open_platform
 
-log = logging.getLogger("spin_py.platform")
+log = logging.getLogger(__name__)
 
 LOG_STREAMS = ("stdout", "stderr")
 

@@ -53,7 +53,7 @@ from spin_py.errors import SpinPyError
 from spin_py.server.listen import start_listening
 from spin_py.server.worker import GO, READY, Serve, decode_report, worker_main
 
-log = logging.getLogger("spin_py.server.supervisor")
+log = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 20.0
 """Seconds workers get to stop (a worker needs up to ~10 s: in-flight requests, then guests)."""

@@ -33,7 +33,6 @@ from spin_py.server.app import create_web_app
 from spin_py.server.component import (
     ComponentHandlerFactory,
     SelfOriginAware,
-    default_component_handler,
 )
 from spin_py.server.drain import Drain
 from spin_py.server.listen import bind_listener, bound_url
@@ -50,7 +49,7 @@ TELEMETRY_SHUTDOWN_S = 5.0
 def up(
     config: UpConfig,
     *,
-    components: ComponentHandlerFactory = default_component_handler,
+    components: ComponentHandlerFactory,
     out: TextIO = sys.stdout,
     app: App | None = None,
 ) -> None:

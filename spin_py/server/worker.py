@@ -35,7 +35,7 @@ from typing import NoReturn
 
 from spin_py.errors import SpinPyError
 
-log = logging.getLogger("spin_py.server.worker")
+log = logging.getLogger(__name__)
 
 READY = b"R"
 ERROR = b"E"

@@ -1,10 +1,10 @@
 """Spin platform interfaces: `fermyon:spin/*@2.0.0`, `spin:*`, `wasi:keyvalue`, `wasi:config`.
 
-One module per interface family. Key-value, SQLite and variables sit on a backend protocol;
-`make_backend` hands each component the process's platform services (`spin_py.platform`,
-attached as a `RuntimeSettings` extension) behind the component's manifest grants. LLM, Redis, MQTT,
-PostgreSQL and MySQL are linked and answer their interface's error ("spin-py does not
-support ... yet").
+One module per interface family. Key-value, SQLite and variables sit on a backend protocol; each
+interface's `BACKEND` (`_support.PlatformBackend`) hands each component the process's platform
+services (`spin_py.platform`, attached as a `RuntimeSettings` extension) behind the component's
+manifest grants. LLM, Redis, MQTT, PostgreSQL and MySQL are linked and answer their interface's
+error ("spin-py does not support ... yet").
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from opentelemetry.util.types import AttributeValue
 from wasmtime.component import LinkerInstance, ResourceAny, ResourceHost, Variant
@@ -37,14 +37,41 @@ from spin_py.host.context import ComponentContext
 from spin_py.host.linking import HostFunc, add_funcs, add_resource
 from spin_py.host.state import current
 from spin_py.host.table import ResourceKind, Store
+from spin_py.platform.services import PlatformServices
 from spin_py.telemetry.host_spans import host_span
 
 T = TypeVar("T")
+B = TypeVar("B")
 
-log = logging.getLogger("spin_py.spin_api")
+log = logging.getLogger(__name__)
 
 ERROR = wit.TAGGED
 """The shape of every platform `error` variant (several same-typed cases: tagged)."""
+
+
+class PlatformBackend(Generic[B]):
+    """How one platform interface finds its backend: per component, made once from the
+    process's platform services (attached to the runtime settings by the server) by `build`, or
+    `unconfigured()` in a runtime without them (the interface then answers an error)."""
+
+    def __init__(
+        self,
+        key: type[B],
+        build: Callable[[PlatformServices, ComponentContext], B],
+        unconfigured: Callable[[], B],
+    ) -> None:
+        self._key = key
+        self._build = build
+        self._unconfigured = unconfigured
+
+    def make(self, ctx: ComponentContext) -> B:
+        """The backend of `ctx`'s component."""
+        services = ctx.settings.extension(PlatformServices)
+        return self._unconfigured() if services is None else self._build(services, ctx)
+
+    def current(self) -> B:
+        """The current request's component's backend (made once per component)."""
+        return current().component.ext(self._key, self.make)
 
 
 class InterfaceError(Exception):

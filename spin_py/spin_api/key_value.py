@@ -1,7 +1,7 @@
 """Key-value: `fermyon:spin/key-value@2.0.0` and `wasi:keyvalue/{store,atomics,batch}`.
 
 Both interface families sit on one backend protocol (`KeyValueBackend` opening
-`KeyValueStore`s by label): `make_backend` gives a component the process's key-value stores
+`KeyValueStore`s by label): `BACKEND` gives a component the process's key-value stores
 (`spin_py.platform`) seen through its `key_value_stores` gate, so an unlisted label is
 `access-denied` (checked first, as in Spin) and a listed one no store has `no-such-store`
 (startup already refuses that). A request may hold at most
@@ -16,7 +16,7 @@ async), which wasmtime-py cannot host.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -27,6 +27,7 @@ from spin_py.host.context import ComponentContext
 from spin_py.host.linking import HostFunc
 from spin_py.host.state import current
 from spin_py.host.table import ResourceKind, Store, resource_kind
+from spin_py.platform.kv.backend import KeyValueStore
 from spin_py.platform.services import PlatformServices
 from spin_py.spin_api._support import (
     ERROR,
@@ -34,6 +35,7 @@ from spin_py.spin_api._support import (
     InterfaceDef,
     InterfaceError,
     NotConfigured,
+    PlatformBackend,
     define,
     resource,
     traced,
@@ -69,29 +71,6 @@ MAX_OPEN_STORES = 256
 """Store/bucket handles one request may hold at once (Spin's store table capacity)."""
 
 
-class KeyValueStore(Protocol):
-    """One opened store. Failures raise errors carrying `case`/`payload` (the fermyon cases,
-    e.g. `InterfaceError`) or `Unsupported`."""
-
-    label: str
-    system: str
-    """`db.system.name` of the backend: "sqlite" or "redis"."""
-
-    def get(self, key: str) -> bytes | None: ...
-    def set(self, key: str, value: bytes) -> None: ...
-    def delete(self, key: str) -> None: ...
-    def exists(self, key: str) -> bool: ...
-    def keys(self) -> list[str]: ...
-    def increment(self, key: str, delta: int) -> int: ...
-    def swap_if(self, key: str, expected: bytes | None, value: bytes) -> bool:
-        """Set `key` to `value` if it still holds `expected`; False if it changed."""
-        ...
-
-    def get_many(self, keys: Sequence[str]) -> list[tuple[str, bytes | None]]: ...
-    def set_many(self, items: Sequence[tuple[str, bytes]]) -> None: ...
-    def delete_many(self, keys: Sequence[str]) -> None: ...
-
-
 class KeyValueBackend(Protocol):
     """Opens stores by label for one component (`no-such-store`, `access-denied`)."""
 
@@ -115,23 +94,13 @@ class StoreTableFull(Exception):
         super().__init__("store table full")
 
 
-@dataclass(frozen=True)
-class _Backend:
-    backend: KeyValueBackend
-
-
-def make_backend(ctx: ComponentContext) -> KeyValueBackend:
-    """The key-value backend of one component: the process's stores, gated by the component's
-    `key_value_stores`."""
-    services = ctx.settings.extension(PlatformServices)
-    if services is None:
-        return UnconfiguredKeyValue()
+def _gated_stores(services: PlatformServices, ctx: ComponentContext) -> KeyValueBackend:
+    """The process's stores, gated by the component's `key_value_stores`."""
     return services.key_value.for_component(ctx.id, ctx.component.key_value_stores)
 
 
-def backend() -> KeyValueBackend:
-    """The current request's component's backend (made once per component)."""
-    return current().component.ext(_Backend, lambda c: _Backend(make_backend(c))).backend
+BACKEND = PlatformBackend(KeyValueBackend, _gated_stores, UnconfiguredKeyValue)
+"""This interface's backend per component (`BACKEND.current()` in a host call)."""
 
 
 @dataclass(eq=False)
@@ -160,7 +129,7 @@ class CasHandle:
 def _open(label: str, kind: ResourceKind) -> ResourceHost:
     state = current()
     with host_span(SPAN_PREFIX + "open", attributes={SPIN_KEY_VALUE_STORE: label}) as span:
-        opened = backend().open(label)
+        opened = BACKEND.current().open(label)
         span.set_attribute(DB_SYSTEM_NAME, opened.system)
         held = sum(isinstance(obj, StoreHandle) for obj in state.table.objects())
         if held >= MAX_OPEN_STORES:

@@ -1,7 +1,7 @@
 """SQLite: `fermyon:spin/sqlite@2.0.0`, `spin:sqlite/sqlite@3.0.0` and `@3.1.0`.
 
 All three sit on one backend protocol (`SqliteBackend` opening `SqliteConnection`s by database
-label): `make_backend` gives a component the process's databases (`spin_py.platform`) seen
+label): `BACKEND` gives a component the process's databases (`spin_py.platform`) seen
 through its `sqlite_databases` gate: an unlisted label is `access-denied` (checked first, as in
 Spin), a listed one no database has `no-such-database` (startup already refuses that).
 Each `connection` handle is its own SQLite connection, closed when the guest drops it (or at
@@ -41,6 +41,7 @@ from spin_py.spin_api._support import (
     InterfaceDef,
     InterfaceError,
     NotConfigured,
+    PlatformBackend,
     define,
     resource,
     traced,
@@ -49,7 +50,7 @@ from spin_py.telemetry.semconv import DB_OPERATION_NAME, DB_SYSTEM_NAME, SPIN_SQ
 
 __all__ = ["QueryResult", "SqliteBackend", "SqliteConnection", "add_to_linker", "definitions"]
 
-log = logging.getLogger("spin_py.spin_api")
+log = logging.getLogger(__name__)
 
 SqlValue = int | float | str | bytes | None
 
@@ -90,23 +91,13 @@ class UnconfiguredSqlite:
         raise NotConfigured("io", "SQLite databases")
 
 
-@dataclass(frozen=True)
-class _Backend:
-    backend: SqliteBackend
-
-
-def make_backend(ctx: ComponentContext) -> SqliteBackend:
-    """The SQLite backend of one component: the process's databases, gated by the component's
-    `sqlite_databases`."""
-    services = ctx.settings.extension(PlatformServices)
-    if services is None:
-        return UnconfiguredSqlite()
+def _gated_databases(services: PlatformServices, ctx: ComponentContext) -> SqliteBackend:
+    """The process's databases, gated by the component's `sqlite_databases`."""
     return services.sqlite.for_component(ctx.id, ctx.component.sqlite_databases)
 
 
-def backend() -> SqliteBackend:
-    """The current request's component's backend (made once per component)."""
-    return current().component.ext(_Backend, lambda c: _Backend(make_backend(c))).backend
+BACKEND = PlatformBackend(SqliteBackend, _gated_databases, UnconfiguredSqlite)
+"""This interface's backend per component (`BACKEND.current()` in a host call)."""
 
 
 @dataclass(eq=False)
@@ -152,7 +143,7 @@ def _functions(iface: Interface, kind: ResourceKind, v3: bool) -> dict[str, Any]
             held = sum(isinstance(obj, ConnectionHandle) for obj in state.table.objects())
             if held >= MAX_OPEN_CONNECTIONS:
                 raise InterfaceError("io", "too many connections opened")
-            handle = ConnectionHandle(database, backend().open(database))
+            handle = ConnectionHandle(database, BACKEND.current().open(database))
             return state.table.push(handle, kind)
 
         attributes = {DB_SYSTEM_NAME: SYSTEM, SPIN_SQLITE_DATABASE: database}

@@ -1,6 +1,6 @@
 """Variables: `fermyon:spin/variables@2.0.0` and `wasi:config/store@0.2.0-draft-2024-09-27`.
 
-Both read one backend (`VariablesBackend`: the component's variables): `make_backend` gives a
+Both read one backend (`VariablesBackend`: the component's variables): `BACKEND` gives a
 component the process's resolver (`spin_py.platform.variables`), which renders the component's
 `{{ name }}` templates over the application variables resolved at startup.
 
@@ -25,7 +25,6 @@ from wasmtime.component import LinkerInstance
 
 from spin_py.host import wit
 from spin_py.host.context import ComponentContext
-from spin_py.host.state import current
 from spin_py.host.table import Store
 from spin_py.platform.services import PlatformServices
 from spin_py.platform.variables import VariableResolver
@@ -35,6 +34,7 @@ from spin_py.spin_api._support import (
     InterfaceDef,
     InterfaceError,
     NotConfigured,
+    PlatformBackend,
     define,
     traced,
 )
@@ -85,27 +85,18 @@ class ComponentVariables:
         return self.resolver.get_all(self.component_id)
 
 
-@dataclass(frozen=True)
-class _Backend:
-    backend: VariablesBackend
-
-
-def make_backend(ctx: ComponentContext) -> VariablesBackend:
-    """The variables backend of one component."""
-    services = ctx.settings.extension(PlatformServices)
-    if services is None:
-        return UnconfiguredVariables()
+def _component_variables(services: PlatformServices, ctx: ComponentContext) -> VariablesBackend:
+    """The process's variable resolver, seen by one component."""
     return ComponentVariables(services.variables, ctx.id)
 
 
-def backend() -> VariablesBackend:
-    """The current request's component's backend (made once per component)."""
-    return current().component.ext(_Backend, lambda c: _Backend(make_backend(c))).backend
+BACKEND = PlatformBackend(VariablesBackend, _component_variables, UnconfiguredVariables)
+"""This interface's backend per component (`BACKEND.current()` in a host call)."""
 
 
 def get(store: Store, name: str) -> Any:
     """`fermyon:spin/variables.get`."""
-    run = traced(GET_SPAN, lambda: backend().get(name), {SPIN_VARIABLE_NAME: name})
+    run = traced(GET_SPAN, lambda: BACKEND.current().get(name), {SPIN_VARIABLE_NAME: name})
     return SPIN_VARIABLES.guarded(R_STRING, run)
 
 
@@ -120,7 +111,7 @@ def config_get(store: Store, key: str) -> Any:
 
     def run() -> str | None:
         try:
-            return backend().get(key)
+            return BACKEND.current().get(key)
         except Exception as exc:
             case = getattr(exc, "case", None)
             if case in ("undefined", "invalid-name"):
@@ -137,7 +128,7 @@ def config_get_all(store: Store) -> Any:
 
     def run() -> list[tuple[str, str]]:
         try:
-            return list(backend().get_all())
+            return list(BACKEND.current().get_all())
         except Exception as exc:
             if not isinstance(getattr(exc, "case", None), str):
                 raise

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from urllib.parse import unquote
 
-log = logging.getLogger("spin_py.telemetry")
+log = logging.getLogger(__name__)
 
 OTEL_SDK_DISABLED = "OTEL_SDK_DISABLED"
 """`true` turns every signal's export off (trace context is still extracted and propagated)."""

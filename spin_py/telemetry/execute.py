@@ -34,7 +34,7 @@ from spin_py.telemetry.scope import GuestSpans, TraceScope, bound_state, telemet
 from spin_py.telemetry.semconv import ERROR_TYPE, execute_span_name
 from spin_py.telemetry.setup import Telemetry
 
-log = logging.getLogger("spin_py.telemetry")
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager

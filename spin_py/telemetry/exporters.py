@@ -30,7 +30,7 @@ from spin_py.errors import ConfigError
 from spin_py.telemetry import env as envvars
 from spin_py.telemetry.health import ExportHealth
 
-log = logging.getLogger("spin_py.telemetry")
+log = logging.getLogger(__name__)
 
 HTTP_PROTOBUF = "http/protobuf"
 GRPC = "grpc"

@@ -16,8 +16,8 @@ import logging
 import threading
 from collections import Counter
 
-log = logging.getLogger("spin_py.telemetry")
-_export_log = logging.getLogger("spin_py.telemetry.export")
+log = logging.getLogger(__name__)
+_export_log = logging.getLogger(f"{__name__}.export")
 
 SDK_EXPORT_LOGGERS = (
     "opentelemetry.exporter.otlp.proto.http.trace_exporter",

@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.sampling import (
 
 from spin_py.telemetry.env import OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG
 
-log = logging.getLogger("spin_py.telemetry")
+log = logging.getLogger(__name__)
 
 DEFAULT_SAMPLER = "parentbased_always_on"
 

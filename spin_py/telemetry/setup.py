@@ -40,7 +40,7 @@ from spin_py.telemetry.health import ExportHealth, TelemetryStats, quiet_sdk_log
 from spin_py.telemetry.resource import build_resource
 from spin_py.telemetry.sampling import sampler_from_env
 
-log = logging.getLogger("spin_py.telemetry")
+log = logging.getLogger(__name__)
 
 TRACER_NAME = "spin-py"
 DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0

@@ -5,7 +5,7 @@ Every component gets two sinks, `stdout` and `stderr`, created once per componen
 
 - bytes are appended to `<log_dir>/<id>_stdout.txt` / `<id>_stderr.txt` as they are written
   (`RuntimeSettings.log_dir` is the directory in effect; `None` disables the files; the CLI
-  passes `default_log_dir(state_dir)` when `--log-dir` is not given);
+  passes `spin_py.config.default_log_dir(state_dir)` when `--log-dir` is not given);
 - complete lines are echoed to the server's stderr as `[<id>] line`, unless `quiet` is set or
   `follow` names other components.
 
@@ -24,16 +24,10 @@ from typing import BinaryIO
 
 from spin_py.host.context import ComponentContext, RuntimeSettings
 
-LOG_DIR_NAME = "logs"
 MAX_LINE = 64 * 1024
 """A line longer than this (bytes without a newline) is echoed in pieces of this size."""
 
 _CONSOLE_LOCK = threading.Lock()
-
-
-def default_log_dir(state_dir: Path) -> Path:
-    """Spin's default log directory: `<state-dir>/logs`."""
-    return state_dir / LOG_DIR_NAME
 
 
 def echoes(settings: RuntimeSettings, component_id: str) -> bool:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from spin_py.telemetry.health import TelemetryStats
 
-log = logging.getLogger("spin_py.wasi_otel")
+log = logging.getLogger(__name__)
 
 R = TypeVar("R")
 

@@ -34,7 +34,7 @@ from spin_py.wasi_otel.spans import build_span
 
 INTERFACE = f"wasi:otel/tracing@{OTEL_VERSION}"
 
-log = logging.getLogger("spin_py.wasi_otel")
+log = logging.getLogger(__name__)
 
 
 def _zero_context() -> Record:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 import wasmtime
-from wasmtime.component import Component, Linker
+from wasmtime.component import Component, FuncType, Linker
 
+from spin_py.errors import SpinPyError
 from spin_py.runtime import wasmtime_patches
 from spin_py.runtime.engine import NO_DEADLINE_TICKS, get_engine
 
@@ -111,3 +116,149 @@ def test_a_host_function_returning_the_wrong_type_fails_the_call() -> None:
     roundtrip.payload = "not bytes"  # type: ignore[assignment]
     with pytest.raises(TypeError, match="expected bytes"):
         roundtrip.func(roundtrip.store, 3)
+
+
+# -- the version guard ---------------------------------------------------------------------------
+
+
+def test_the_installed_version_is_the_supported_one() -> None:
+    assert importlib.metadata.version("wasmtime") == wasmtime_patches.SUPPORTED_WASMTIME
+    wasmtime_patches.check_version()
+
+
+def test_another_version_is_refused_with_a_clear_error() -> None:
+    with pytest.raises(wasmtime_patches.UnsupportedWasmtime) as refused:
+        wasmtime_patches.check_version("51.0.0")
+    message = str(refused.value)
+    assert "wasmtime-py 50.0.1" in message and "51.0.0 is installed" in message
+    assert "pip install wasmtime==50.0.1" in message
+    assert isinstance(refused.value, SpinPyError)  # printed without a traceback
+
+
+# -- 4. host call signatures, converted once ------------------------------------------------------
+
+
+def test_a_host_functions_signature_is_converted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    roundtrip = Roundtrip()
+    before = set(wasmtime_patches._signatures)
+    assert roundtrip.run(b"abc")[0] == b"abc"
+    cached = {
+        idx: wasmtime_patches._signatures[idx] for idx in set(wasmtime_patches._signatures) - before
+    }
+    assert len(cached) == 4  # get, put, get-words, put-words: one entry each
+
+    original = FuncType._from_ptr
+    host_side: list[object] = []
+
+    def counting(ptr: Any, owner: Any = None) -> Any:
+        if owner is not None:  # a host call's signature (a guest export's has no owner)
+            host_side.append(ptr)
+        return original(ptr, owner) if owner is not None else original(ptr)
+
+    monkeypatch.setattr(FuncType, "_from_ptr", counting)
+    assert roundtrip.run(b"defg")[0] == b"defg"
+    assert host_side == []  # four host calls, every signature from the cache
+    assert {idx: wasmtime_patches._signatures[idx] for idx in cached} == cached
+
+
+# -- 5. type structure, computed once per type object ---------------------------------------------
+
+TYPES_WAT = """
+(component
+  (import "test:host/types" (instance
+    (export "bytes" (func (result (list u8))))
+    (export "outcome" (func (result (result u32 (error string)))))
+    (export "maybe" (func (result (option u8))))
+    (export "pair" (func (result (tuple u8 string)))))))
+"""
+
+
+def result_type(func: str) -> Any:
+    """The declared result type of `func` in `TYPES_WAT`'s import."""
+    engine = get_engine()
+    instance = Component(engine, TYPES_WAT).type.imports(engine)["test:host/types"].ty
+    return instance.exports(engine)[func].ty.result
+
+
+@pytest.mark.parametrize(
+    ("func", "member"),
+    [
+        ("bytes", "_is_bytes"),
+        ("outcome", "_cases"),
+        ("outcome", "_tagged"),
+        ("maybe", "_cases"),
+        ("maybe", "_tagged"),
+    ],
+)
+def test_type_structure_methods_are_computed_once(func: str, member: str) -> None:
+    ty = result_type(func)
+    first = getattr(ty, member)()
+    assert getattr(ty, member)() is first
+    vars(ty)[f"_spin_memo_{member}"] = "remembered"  # what a later call returns: the memo
+    assert getattr(ty, member)() == "remembered"
+
+
+@pytest.mark.parametrize(("func", "member"), [("bytes", "element"), ("pair", "elements")])
+def test_type_structure_properties_are_computed_once(func: str, member: str) -> None:
+    ty = result_type(func)
+    first = getattr(ty, member)
+    assert getattr(ty, member) is first and f"_spin_memo_{member}" in vars(ty)
+
+
+def test_memoized_types_still_lower_and_lift_values() -> None:
+    assert Roundtrip().run(b"xyz") == [b"xyz", [1, 2**32 - 1, 7]]
+
+
+# -- installing after a Linker exists --------------------------------------------------------------
+
+LATE_INSTALL = """
+import wasmtime
+from wasmtime.component import Component, FuncType, Linker
+
+from spin_py.errors import SpinPyError
+from spin_py.runtime import wasmtime_patches
+from tests.runtime.test_wasmtime_patches import ROUNDTRIP_WAT
+
+assert not wasmtime_patches.installed()
+engine = wasmtime.Engine()
+linker = Linker(engine)
+got = []
+
+
+def get(_store, n):
+    if n == 7:
+        raise ValueError("raised by a host function registered before install")
+    return b"b" * n
+
+
+with linker.root() as root, root.add_instance("test:host/bytes") as instance:
+    instance.add_func("get", get)
+    instance.add_func("put", lambda _s, data: got.append(data))
+    instance.add_func("get-words", lambda _s: [3])
+    instance.add_func("put-words", lambda _s, words: got.append(words))
+wasmtime_patches.install()
+store = wasmtime.Store(engine)
+func = linker.instantiate(store, Component(engine, ROUNDTRIP_WAT)).get_func(store, "run")
+func(store, 100_000)
+func.post_return(store)
+assert got == [b"b" * 100_000, [3]], got
+try:
+    func(store, 7)
+except ValueError as err:
+    assert "before install" in str(err)
+else:
+    raise AssertionError("the host function's exception was lost")
+print("ok")
+"""
+
+
+def test_install_after_a_linker_exists() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", LATE_INSTALL],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

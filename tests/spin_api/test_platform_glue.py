@@ -4,7 +4,7 @@ through the types a real Spin SDK component declares): what HTTP tests cannot re
 - `spin:sqlite/sqlite@3.1.0` (no Spin SDK 3.4.1 component imports it) on a real database;
 - a guest dropping a `connection` closes its SQLite connection, and the end of a request
   closes those still open;
-- `make_backend` reads the component's gates from the manifest model.
+- each interface's `BACKEND` reads the component's gates from the manifest model.
 """
 
 from __future__ import annotations

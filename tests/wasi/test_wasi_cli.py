@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 from wasmtime.component import FuncType, Variant
 
+from spin_py.config import default_log_dir
 from spin_py.host.channels import CallbackOutputStream
 from spin_py.host.context import ComponentContext
 from spin_py.host.streams import StreamClosed
 from spin_py.host.table import GuestExit
 from spin_py.manifest.model import Component
 from spin_py.wasi import cli
-from spin_py.wasi.component_logs import component_logs, default_log_dir
+from spin_py.wasi.component_logs import component_logs
 from tests.support.host_calls import Host, hello_import_types, make_context
 
 COMPONENT = Component(

@@ -22,7 +22,7 @@ from spin_py.platform.kv.backend import StoreError, check_i64
 
 T = TypeVar("T")
 
-log = logging.getLogger("spin_py.platform")
+log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 5.0
 """Seconds to wait for a TCP connection to the Redis server."""

@@ -36,7 +36,7 @@ from spin_py.manifest.model import Component
 from spin_py.wasi.filesystem.errors import FsError, from_os_error
 from spin_py.wasi.filesystem.globs import Excludes, expand
 
-log = logging.getLogger("spin_py.wasi.filesystem")
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
