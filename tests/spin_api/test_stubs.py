@@ -302,7 +302,9 @@ def test_a_backend_error_of_option_results_lowers(
 class FakeConnection:
     executed: list[tuple[str, list[Any]]] = field(default_factory=list)
 
-    def execute(self, statement: str, parameters: list[Any]) -> sqlite.QueryResult:
+    def execute(
+        self, statement: str, parameters: list[Any], stop: Callable[[], bool] | None = None
+    ) -> sqlite.QueryResult:
         self.executed.append((statement, parameters))
         return sqlite.QueryResult(["i", "r", "t", "b", "n"], [[1, 2.5, "three", b"\x04", None]])
 
