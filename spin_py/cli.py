@@ -25,6 +25,7 @@ from spin_py.config import (
     BuildSettings,
     OutputFormat,
     PlatformSettings,
+    SecuritySettings,
     UpConfig,
     default_workers,
     parse_bytes,
@@ -37,6 +38,7 @@ from spin_py.errors import SpinPyError
 from spin_py.manifest import load as load_manifest
 from spin_py.manifest import resolve_manifest_path
 from spin_py.manifest.select import retain_components
+from spin_py.outbound.nesting import DEFAULT_MAX_REQUEST_DEPTH
 from spin_py.platform.services import choose_state_dir, read_runtime_config
 from spin_py.runtime import cache_admin
 from spin_py.runtime.compile_cache import (
@@ -122,6 +124,31 @@ def _tls_options(command: Callable[P, R]) -> Callable[P, R]:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def _security_options(command: Callable[..., R]) -> Callable[..., R]:
+    """The limits of docs/security.md that have flags, handed to the command as one
+    `SecuritySettings` (keyword `security`)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: object, max_request_depth: int, **kwargs: object) -> R:
+        kwargs["security"] = SecuritySettings(max_request_depth=max_request_depth)
+        return command(*args, **kwargs)
+
+    options = [
+        click.option(
+            "--max-request-depth",
+            type=click.IntRange(min=0),
+            default=DEFAULT_MAX_REQUEST_DEPTH,
+            show_default=True,
+            metavar="N",
+            help="Nested self and service-chained requests below a client's request; one "
+            "more gets loop-detected.",
+        ),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
 
 
 CACHE_MAX_SIZE_ENV = "SPIN_PY_CACHE_MAX_SIZE"
@@ -332,6 +359,7 @@ def _platform_settings(
 )
 @_platform_options
 @_tls_options
+@_security_options
 @_log_level_option
 @_user_errors
 def up(
@@ -361,6 +389,7 @@ def up(
     tls_cert: Path | None,
     tls_key: Path | None,
     log_level: str,
+    security: SecuritySettings,
 ) -> None:
     """Serve the application until interrupted (SIGINT/SIGTERM)."""
     _set_log_level(log_level)
@@ -397,6 +426,7 @@ def up(
         tls=parse_tls(tls_cert, tls_key),
         compile_cache_max_bytes=_cache_max_bytes(),
         cache_root=default_cache_root(os.environ),
+        security=security,
     )
     app = retain_components(load_manifest(manifest_path), component_ids)  # unknown ids fail here
     if config.build:

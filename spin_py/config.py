@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from spin_py.errors import ConfigError
+from spin_py.outbound.nesting import DEFAULT_MAX_REQUEST_DEPTH
 from spin_py.platform.runtime_config import RuntimeConfig
 from spin_py.runtime.scheduler import (
     DEFAULT_MAX_CONCURRENT,
@@ -57,6 +58,14 @@ class TlsSettings:
 
     cert: Path
     key: Path
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """The limits of docs/security.md that have a flag (the others are constants there)."""
+
+    max_request_depth: int = DEFAULT_MAX_REQUEST_DEPTH
+    """`--max-request-depth`: nested self and chained requests below a client's request."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,8 @@ class UpConfig:
     shutdown_delay: float = 0.0
     """`--shutdown-delay`: seconds a SIGTERM drains (serving, health 503) before the listener
     closes (`spin_py.server.drain`)."""
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    """The limits of docs/security.md that have flags (`spin_py.cli` `_security_options`)."""
 
     @property
     def resolved_state_dir(self) -> Path:

@@ -22,6 +22,10 @@ describing what the guest saw, so a test can tell "the host refused" from "the a
   text, an ``OSError`` is ``{"err": "os", "payload": ...}``.
 - ``.../trap``: raises inside ``handle`` (componentize-py prints the traceback to stderr and
   traps).
+- ``.../respond-then-spin``: sends a complete ``200`` response (body ``done``), then busy-loops
+  forever (work after the response).
+- ``.../forward?mode=self|chain&to=<route>``: requests ``/<route>`` as a self request or
+  through ``attack.spin.internal`` and answers ``{"ok": status}`` (or ``{"err": case}``).
 - ``.../spin?ms=N``: busy-loops for ``N`` ms (default: forever) in the guest.
 - ``.../print?lines=N&size=S``: writes ``N`` lines of ``S`` bytes to stdout.
 """
@@ -34,7 +38,8 @@ from urllib.parse import parse_qs
 from spin_sdk import http
 from spin_sdk.http import Request, Response
 from spin_sdk.wit.imports import key_value, spin_sqlite_sqlite, wasi_keyvalue_store
-from spin_sdk.wit.types import Err
+from spin_sdk.wit.imports.types import Fields, OutgoingBody, OutgoingResponse, ResponseOutparam
+from spin_sdk.wit.types import Err, Ok
 
 JSON = {"content-type": "application/json"}
 SELF_ID = "attack"
@@ -105,6 +110,29 @@ def loop(query: dict) -> Response:
     return Response(200, dict(JSON), inner.body)
 
 
+def forward(query: dict) -> Response:
+    path = "/" + query.get("to", "status")
+    url = path if query.get("mode", "self") == "self" else f"http://{SELF_ID}.spin.internal{path}"
+    try:
+        inner = http.send(Request("GET", url, {}, None))
+    except Err as err:
+        return answer({"err": case_name(err.value)})
+    return answer({"ok": inner.status})
+
+
+def respond_then_spin(response_out: ResponseOutparam) -> None:
+    response = OutgoingResponse(Fields.from_list([("content-length", b"4")]))
+    response.set_status_code(200)
+    body = response.body()
+    ResponseOutparam.set(response_out, Ok(response))
+    with body.write() as stream:
+        stream.blocking_write_and_flush(b"done")
+    OutgoingBody.finish(body, None)
+    n = 0
+    while True:
+        n += 1
+
+
 def alloc(query: dict) -> Response:
     size = int(query.get("mb", "1")) * 1024 * 1024
     block = bytearray(size)
@@ -163,10 +191,16 @@ class IncomingHandler(http.IncomingHandler):
             return busy(query)
         if route == "print":
             return print_lines(query)
+        if route == "forward":
+            return forward(query)
         return Response(404, {}, b"")
 
     def handle(self, request, response_out) -> None:  # type: ignore[no-untyped-def]
-        """``/trap`` raises here, outside the SDK's catch-all (so the guest traps)."""
-        if (request.path_with_query() or "").partition("?")[0].endswith("/trap"):
+        """``/trap`` and ``/respond-then-spin`` run here, outside the SDK's buffered path."""
+        path = (request.path_with_query() or "").partition("?")[0]
+        if path.endswith("/trap"):
             raise RuntimeError("attack: trapping on purpose")
+        if path.endswith("/respond-then-spin"):
+            respond_then_spin(response_out)
+            return
         super().handle(request, response_out)

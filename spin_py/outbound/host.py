@@ -21,7 +21,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import yarl
@@ -31,6 +31,7 @@ from spin_py.host.channels import NextChunk
 from spin_py.host.context import ComponentContext
 from spin_py.manifest.model import App
 from spin_py.outbound import OutboundClient, OutboundPolicy, SelfOrigin, default_client
+from spin_py.outbound.nesting import DEFAULT_MAX_REQUEST_DEPTH, Nesting
 from spin_py.platform.services import PlatformServices
 from spin_py.platform.variables import VariableResolver
 from spin_py.telemetry.setup import Telemetry
@@ -74,6 +75,8 @@ class ChainedRequest:
     """The context of the caller's client span: the chained execute span's parent."""
     deadline: float | None
     """The caller's deadline (monotonic), which the chained call keeps if earlier."""
+    nesting: Nesting = field(default_factory=lambda: Nesting(1))
+    """The chained request's depth and its client request's tree (`spin_py.outbound.nesting`)."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,8 @@ class OutboundHost:
 
     `client` defaults to the process-wide `default_client()`. `chain` and `chain_targets` (the
     component ids reachable as `<id>.spin.internal`) are set by the server; `origin` once the
-    listener is bound.
+    listener is bound. `max_request_depth` bounds nested self and chained requests
+    (`--max-request-depth`, see `spin_py.outbound.nesting`).
     """
 
     def __init__(
@@ -108,12 +112,15 @@ class OutboundHost:
         client: OutboundClient | None = None,
         chain: ChainDispatcher | None = None,
         chain_targets: Collection[str] = (),
+        *,
+        max_request_depth: int = DEFAULT_MAX_REQUEST_DEPTH,
     ) -> None:
         self.client = client if client is not None else default_client()
         self.chain = chain
         self.chain_targets = frozenset(chain_targets)
         self.origin: SelfOrigin | None = None
         self.self_token = SELF_TOKEN
+        self.max_request_depth = max_request_depth
 
     def is_self_request(self, header_value: str | None) -> bool:
         """True when a `SELF_REQUEST_HEADER` value proves the request came from this process."""

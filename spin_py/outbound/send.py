@@ -57,6 +57,7 @@ from spin_py.outbound.host import (
     OutboundHost,
     policy_for,
 )
+from spin_py.outbound.nesting import child_nesting, nesting_of, self_request_headers
 from spin_py.outbound.request_body import release, request_chunks, request_puller
 from spin_py.outbound.response import (
     PendingResponse,
@@ -113,16 +114,47 @@ class RequestOutbound:
                 release(body)
             return FutureIncomingResponse.resolved(error_code_from(error))
         if isinstance(target, ChainTarget):
+            if (refused := self._too_deep(request, body)) is not None:
+                return refused
             span = self._client_span(request.method, _chain_url(request))
             headers = _with_trace_context(request.headers.entries(), span)
             return self._start(self._chain(target, request, headers, body, span), span, body)
+        url = target.url if target.self_request else self._host.own_url(target.url)
+        nested = target.self_request or url is not target.url
+        if nested and (refused := self._too_deep(request, body)) is not None:
+            return refused
         span = self._client_span(request.method, target.url)
         headers = _with_trace_context(request.headers.entries(), span)
-        url = target.url if target.self_request else self._host.own_url(target.url)
-        if target.self_request or url is not target.url:
+        if nested:
+            headers = self_request_headers(headers, self._state)
             headers.append((SELF_REQUEST_HEADER, self._host.self_token.encode()))
         coro = self._network(request.method, url, headers, body, options, span)
         return self._start(coro, span, body)
+
+    def _too_deep(
+        self, request: OutgoingRequest, body: BodyReader | None
+    ) -> FutureIncomingResponse | None:
+        """`loop-detected` (and a warning) when this request would nest deeper than
+        `--max-request-depth` (see `spin_py.outbound.nesting`); None when it may go."""
+        depth = nesting_of(self._state).depth
+        limit = self._host.max_request_depth
+        if depth < limit:
+            return None
+        error = OutboundError(
+            "loop-detected", None, f"nested request refused: already {depth} levels deep"
+        )
+        log.warning(
+            'component "%s": nested request to %s refused with loop-detected: the request is '
+            "already %d nested levels below its client's request (--max-request-depth %d)",
+            self._state.component_id,
+            _describe_target(request),
+            depth,
+            limit,
+        )
+        self._refused(request, error)
+        if body is not None:
+            release(body)
+        return FutureIncomingResponse.resolved(error_code_from(error))
 
     def _route(self, request: OutgoingRequest) -> NetworkTarget | ChainTarget:
         return route_outbound(
@@ -204,6 +236,7 @@ class RequestOutbound:
             telemetry=telemetry_of(self._state),
             parent=context_of(span),
             deadline=self._state.deadline,
+            nesting=child_nesting(self._state),
         )
         try:
             response = await chain.dispatch(chained)
@@ -252,6 +285,11 @@ class RequestOutbound:
 
 def _body_of(request: OutgoingRequest) -> BodyReader | None:
     return None if request.body is None else request.body.reader
+
+
+def _describe_target(request: OutgoingRequest) -> str:
+    authority = _authority(request.authority) or "self"
+    return f"{(request.scheme or 'http').lower()}://{authority}{request.path_with_query or '/'}"
 
 
 def _authority(authority: str | None) -> str | None:

@@ -45,6 +45,13 @@ from spin_py.host.state import RequestState
 from spin_py.manifest.model import App
 from spin_py.outbound import OutboundClient, SelfOrigin
 from spin_py.outbound.host import SELF_REQUEST_HEADER, OutboundHost
+from spin_py.outbound.nesting import (
+    BUDGET_HEADER,
+    DEFAULT_MAX_REQUEST_DEPTH,
+    DEPTH_HEADER,
+    inbound_nesting,
+    nesting_of,
+)
 from spin_py.outbound.send import OutboundHandler
 from spin_py.routing import RouteMatch
 from spin_py.runtime.engine import get_engine
@@ -96,6 +103,7 @@ class WasmComponentHandler:
         *,
         client: OutboundClient | None = None,
         stuck_after: float = DEFAULT_STUCK_AFTER,
+        max_request_depth: int = DEFAULT_MAX_REQUEST_DEPTH,
     ) -> None:
         self._components = components
         self._invoker = invoker
@@ -104,7 +112,9 @@ class WasmComponentHandler:
         self._calls: set[asyncio.Task[Outcome]] = set()
         self._overload = OverloadResponder(invoker.limits.max_concurrent_requests)
         chaining = InProcessChaining(invoker, components, self._calls)
-        self._outbound = OutboundHost(client, chaining, chaining.targets)
+        self._outbound = OutboundHost(
+            client, chaining, chaining.targets, max_request_depth=max_request_depth
+        )
         handler = OutboundHandler(self._outbound)
         for loaded in components.values():
             use_outgoing_handler(loaded.context, handler)
@@ -125,6 +135,11 @@ class WasmComponentHandler:
         if slot is None:
             return self._overload.refuse(request)
         state = RequestState(loaded.context, asyncio.get_running_loop())
+        if nested:  # trusted: a self request of this server, with its depth and time left
+            headers = request.headers
+            nesting = inbound_nesting(state, headers.get(DEPTH_HEADER), headers.get(BUDGET_HEADER))
+        else:
+            nesting = nesting_of(state)
         prepare_execute_from_request(state, request)
         guest_request = incoming_request(request, match, state)
         execution = Execution.start(
@@ -141,6 +156,9 @@ class WasmComponentHandler:
             raise
         finally:
             execution.close()
+            nesting.tree.end()  # no nested request outlives this one
+            if nested:  # ... nor a self request's guest its delivered response
+                execution.cancel()
 
     def health_problem(self) -> str | None:
         """Unhealthy when every request slot is held by a guest call running longer than
@@ -278,4 +296,10 @@ def build_handler(app: App, config: UpConfig, cache_dir: Path | None) -> WasmCom
         config.running_guests,
     )
     invoker = Invoker(engine, limits=limits)
-    return WasmComponentHandler(components, invoker, services.close, stuck_after=config.stuck_after)
+    return WasmComponentHandler(
+        components,
+        invoker,
+        services.close,
+        stuck_after=config.stuck_after,
+        max_request_depth=config.security.max_request_depth,
+    )

@@ -26,6 +26,7 @@ from spin_py.host.state import RequestState
 from spin_py.manifest.model import HttpTrigger
 from spin_py.outbound.errors import OutboundError
 from spin_py.outbound.host import ChainedRequest, ChainedResponse
+from spin_py.outbound.nesting import Nesting
 from spin_py.routing import RouteMatch
 from spin_py.runtime.invoke import Invoker, Outcome
 from spin_py.runtime.loader import LoadedComponent
@@ -78,6 +79,8 @@ class InProcessChaining:
                 "destination-not-found", None, f"component '{request.component_id}' is not loaded"
             )
         state = RequestState(loaded.context, asyncio.get_running_loop(), deadline=request.deadline)
+        state.ext(Nesting, lambda: request.nesting)
+        request.nesting.tree.add(state)  # cancelled when its client's request ends
         prepare_execute(state, request.telemetry, request.parent)
         match = RouteMatch.for_chained(trigger, request.path_with_query.partition("?")[0])
         guest_request = chained_incoming_request(request, match, state)

@@ -70,10 +70,13 @@ def call(
     body: bytes | None = None,
     *,
     method: str | None = None,
+    headers: dict[str, str] | None = None,
     timeout: float = 60.0,
 ) -> tuple[int, dict[str, str], bytes]:
     """One HTTP request; (status, lower-cased headers, body) for any status."""
     request = urllib.request.Request(base_url + path, data=body, method=method)
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             headers = {k.lower(): v for k, v in response.headers.items()}
