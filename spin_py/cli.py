@@ -8,6 +8,7 @@ on purpose print as `Error: <message>` on stderr with exit status 1 and no trace
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import os
@@ -56,6 +57,7 @@ from spin_py.runtime.scheduler import (
 from spin_py.server.bridge import wasm_component_handler_factory
 from spin_py.server.platform_setup import prepare_platform
 from spin_py.server.up import up as serve_app
+from spin_py.watch import WatchSettings, run_watch
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -428,6 +430,10 @@ def up(
         cache_root=default_cache_root(os.environ),
         security=security,
     )
+    watching = _WATCHING.get()
+    if watching is not None:  # `spin-py watch`: builds, serves and reloads by itself
+        run_watch(config, watching, cache_dir=default_cache_dir(os.environ), environ=os.environ)
+        return
     app = retain_components(load_manifest(manifest_path), component_ids)  # unknown ids fail here
     if config.build:
         run_build(BuildSettings(manifest_path, component_ids), environ=os.environ, app=app)
@@ -435,6 +441,52 @@ def up(
     prepare_platform(app, config)
     components = wasm_component_handler_factory(default_cache_dir(os.environ))
     serve_app(config, app=app, components=components)
+
+
+_WATCHING: contextvars.ContextVar[WatchSettings | None] = contextvars.ContextVar(
+    "spin_py_watching", default=None
+)
+"""Set by `watch` while it runs `up`'s option parsing and checks, so `up` watches instead."""
+
+
+@main.command(
+    context_settings={"ignore_unknown_options": True},
+    epilog="Any other option is `spin-py up`'s (e.g. --listen, -e, --variable, --tls-cert); "
+    "see `spin-py up --help`. -c here is --clear, as in `spin watch`; use --component-id to "
+    "select components.",
+)
+@_manifest_option()
+@click.option("-c", "--clear", is_flag=True, help="Clear the screen before each rebuild.")
+@click.option(
+    "-d",
+    "--debounce",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    metavar="MS",
+    help="Quiet time after a change before rebuilding, in milliseconds.",
+)
+@click.option(
+    "--skip-build",
+    is_flag=True,
+    help="Never build: reload when a component's source file (or mounted files) change.",
+)
+@click.argument("up_args", nargs=-1, type=click.UNPROCESSED, metavar="[UP OPTIONS]...")
+def watch(
+    from_: str, clear: bool, debounce: int, skip_build: bool, up_args: tuple[str, ...]
+) -> None:
+    """Build and serve the application, then rebuild the components whose `watch` files
+    change and swap the new version in on the same port (manifest changes reload the whole
+    app). A failed build or load keeps the previous version serving."""
+    if any(arg == "--workers" or arg.startswith("--workers=") for arg in up_args):
+        click.echo("Note: spin-py watch serves from one process; --workers is ignored", err=True)
+    up_context = up.make_context("spin-py watch", ["-f", from_, *up_args])
+    token = _WATCHING.set(WatchSettings(skip_build=skip_build, clear=clear, debounce_ms=debounce))
+    try:
+        with up_context:
+            up.invoke(up_context)
+    finally:
+        _WATCHING.reset(token)
 
 
 @main.command()

@@ -40,16 +40,29 @@ def create_web_app(
     """An aiohttp application serving `app`'s routes with `components` for component triggers;
     with `telemetry`, every request gets a server span (outermost middleware); `drain` is the
     process's shutdown drain (health and `Connection: close` follow it)."""
+    handler = RequestHandler(app, router, components, drain)
+    web_app = serving_web_app(handler.handle, components, telemetry, drain)
+    web_app[SPIN_APP] = app
+    return web_app
+
+
+def serving_web_app(
+    handle: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    components: object,
+    telemetry: Telemetry | None = None,
+    drain: Drain | None = None,
+) -> web.Application:
+    """The aiohttp application around `handle` (every method and path): middlewares, the
+    response-prepare signals, and the shutdown hooks of `components` (if it is `Interruptible`
+    or `AsyncCloseable`). `spin-py watch` uses it with an app it swaps (`spin_py.watch.live`)."""
     middlewares: list[Middleware] = [empty_error_bodies]
     if telemetry is not None:
         middlewares.insert(0, server_span_middleware(telemetry))
     web_app = web.Application(middlewares=middlewares)
-    web_app[SPIN_APP] = app
     web_app.on_response_prepare.append(strip_added_headers)
     if drain is not None:
         web_app.on_response_prepare.append(close_while_draining(drain))
-    handler = RequestHandler(app, router, components, drain)
-    web_app.router.add_route("*", "/{tail:.*}", handler.handle)
+    web_app.router.add_route("*", "/{tail:.*}", handle)
     if isinstance(components, Interruptible):
         _interrupt_after_grace(web_app, components)
     if isinstance(components, AsyncCloseable):

@@ -262,9 +262,12 @@ def wasm_component_handler_factory(cache_dir: Path | None) -> ComponentHandlerFa
     return create
 
 
-def build_handler(app: App, config: UpConfig, cache_dir: Path | None) -> WasmComponentHandler:
+def build_handler(
+    app: App, config: UpConfig, cache_dir: Path | None, client: OutboundClient | None = None
+) -> WasmComponentHandler:
     """Load `app`'s components (those of `config.component_ids`, if any) and build the handler;
-    this process's platform services (variables, key-value, SQLite) are opened here."""
+    this process's platform services (variables, key-value, SQLite) are opened here. `client`:
+    an outbound client of its own (default: the process-wide one)."""
     services = open_services(app, config)
     settings = RuntimeSettings(
         state_dir=config.resolved_state_dir,
@@ -300,6 +303,7 @@ def build_handler(app: App, config: UpConfig, cache_dir: Path | None) -> WasmCom
         components,
         invoker,
         services.close,
+        client=client,
         stuck_after=config.stuck_after,
         max_request_depth=config.security.max_request_depth,
     )

@@ -106,9 +106,11 @@ def start_spin_py(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float = READY_TIMEOUT,
+    subcommand: str = "up",
 ) -> SpinPyProcess:
-    """Start `spin-py up -f manifest [--listen listen] *args` and wait until it serves."""
-    command = [SPIN_PY, "up", "-f", str(manifest), *args]
+    """Start `spin-py up -f manifest [--listen listen] *args` (or `spin-py watch ...`) and wait
+    until it serves."""
+    command = [SPIN_PY, subcommand, "-f", str(manifest), *args]
     if listen is not None:
         command += ["--listen", listen]
     process = subprocess.Popen(
