@@ -25,6 +25,7 @@ from aiohttp import web
 from spin_py.manifest.model import App
 from spin_py.routing import Router
 from spin_py.server.component import AsyncCloseable, ComponentHandler, Interruptible
+from spin_py.server.drain import Drain
 from spin_py.server.handler import RequestHandler
 from spin_py.server.responses import make_response
 
@@ -41,13 +42,15 @@ class Generation:
     components: ComponentHandler
     fingerprint: object = None
     """What it was loaded from (compared to skip reloading the same inputs)."""
+    drain: Drain | None = None
+    """The process's shutdown drain (health and `Connection: close` follow it)."""
     in_flight: int = 0
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     handler: RequestHandler = field(init=False)
 
     def __post_init__(self) -> None:
         self.idle.set()
-        self.handler = RequestHandler(self.app, self.router, self.components)
+        self.handler = RequestHandler(self.app, self.router, self.components, self.drain)
 
     def enter(self) -> None:
         self.in_flight += 1

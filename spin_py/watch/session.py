@@ -56,6 +56,7 @@ from spin_py.runtime.remote_sources import resolve_remote_sources
 from spin_py.server import lifecycle
 from spin_py.server.app import serving_web_app
 from spin_py.server.bridge import WasmComponentHandler, build_handler
+from spin_py.server.drain import Drain
 from spin_py.server.listen import bind_listener, bound_url, start_listening
 from spin_py.server.listing import listed_routes, render_json, render_plain
 from spin_py.server.platform_setup import prepare_platform
@@ -103,6 +104,7 @@ def run_watch(
             session.print_listing,
             await_turn=session.first_load,
             ssl_context=ssl_context,
+            drain=session.drain,
         )
     finally:
         session.shutdown_telemetry()
@@ -131,6 +133,7 @@ class WatchSession:
         self._err = err
         self._scheme = "http" if config.tls is None else "https"
         self.live = LiveApp()
+        self.drain = Drain(config.shutdown_delay)
         self._app: App | None = None
         """The last manifest version that parsed (what is watched)."""
         self._plan: WatchPlan | None = None
@@ -158,7 +161,7 @@ class WatchSession:
             asyncio.create_task(self._watch_files(), name="spin-py-watch-files"),
             asyncio.create_task(self._process(), name="spin-py-watch-cycles"),
         ]
-        web_app = serving_web_app(self.live.handle, self.live, self._telemetry)
+        web_app = serving_web_app(self.live.handle, self.live, self._telemetry, self.drain)
         web_app.on_cleanup.insert(0, self._stop_tasks)
         return web_app
 
@@ -339,9 +342,8 @@ class WatchSession:
         origin = SelfOrigin.from_sockname(self._scheme, self._sock.getsockname())
         handler.set_self_origin(origin)
         self._generations += 1
-        return Generation(
-            self._generations, resolved, Router.build(resolved.triggers), handler, fingerprint
-        )
+        router = Router.build(resolved.triggers)
+        return Generation(self._generations, resolved, router, handler, fingerprint, self.drain)
 
     def _prepare(self, app: App, first: bool) -> App:
         """In a thread: remote sources; the once-per-session platform startup."""
