@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from spin_py.server.lifecycle import SHUTDOWN_GRACE, SHUTDOWN_TIMEOUT
+from spin_py.server.lifecycle import INTERRUPT_GUESTS_AFTER, SHUTDOWN_TIMEOUT
 from tests.support.attack_apps import call, json_call, write_attack_app
 from tests.support.server_fixtures import SpinPyProcess
 
@@ -68,6 +68,6 @@ def test_sigterm_stops_a_single_worker_running_an_endless_query(
     finished = server.stop(signal.SIGTERM, timeout=SHUTDOWN_TIMEOUT + 10)
     elapsed = time.monotonic() - started
     assert finished.returncode == 0, finished.stderr
-    assert elapsed < SHUTDOWN_GRACE + 3.0, elapsed
+    assert elapsed < INTERRUPT_GUESTS_AFTER + 3.0, elapsed
     client.join(10)
     assert answer == [500]
