@@ -159,7 +159,7 @@ async def test_sigterm_drains_a_node_and_loses_no_request(
     drained = [o for o in outcomes if o.node == "node2" and o.started >= when["term"]]
     detection = down - when["term"]
     assert detection < SHUTDOWN_DELAY_S, "HAProxy still routed to node2 when it stopped listening"
-    restarted_up = cluster.restart_node("node2")
+    back_in = cluster.restart_node("node2")
     assert await next_value(cluster) == base + len(outcomes) + 1
     figures.add(
         "SIGTERM during load",
@@ -169,7 +169,7 @@ async def test_sigterm_drains_a_node_and_loses_no_request(
         marked_down_after=f"{detection:.2f}s ({down_reason}; check every {CHECK_INTER_S}s, "
         f"fall {CHECK_FALL})",
         shutdown_delay=f"{SHUTDOWN_DELAY_S}s",
-        back_up_after_restart=f"{restarted_up - down:.1f}s",
+        back_in_rotation_after_restart=f"{back_in:.1f}s",
     )
 
 
@@ -209,7 +209,7 @@ async def test_sigkill_loses_at_most_the_requests_in_flight_on_the_node(
     values = [o.value for o in succeeded]
     assert len(set(values)) == len(values), "an increment answered twice"
     assert detection <= CHECK_INTER_S * CHECK_FALL + DETECTION_SLACK_S
-    restarted_up = cluster.restart_node("node3")
+    back_in = cluster.restart_node("node3")
     ran = await next_value(cluster) - base - 1
     # Each request that failed may or may not have incremented before the node died.
     assert len(succeeded) <= ran <= len(succeeded) + len(failed)
@@ -221,5 +221,5 @@ async def test_sigkill_loses_at_most_the_requests_in_flight_on_the_node(
         failed_but_counted=ran - len(succeeded),
         marked_down_after=f"{detection:.2f}s ({down_reason}; check every {CHECK_INTER_S}s, "
         f"fall {CHECK_FALL})",
-        back_up_after_restart=f"{restarted_up - down:.1f}s",
+        back_in_rotation_after_restart=f"{back_in:.1f}s",
     )

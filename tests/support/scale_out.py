@@ -187,10 +187,11 @@ class Cluster:
         return node
 
     def restart_node(self, name: str) -> float:
-        """Start a stopped node again on its port; returns when HAProxy saw it UP."""
+        """Start a stopped node again on its port; returns the seconds until HAProxy saw it UP
+        (the node's start, then `rise` passing checks)."""
         since = time.monotonic()
         self.start_node(name)
-        return self.log.wait_for_state(name, "UP", since, timeout=20.0)[0]
+        return self.log.wait_for_state(name, "UP", since, timeout=20.0)[0] - since
 
     def signal_node(self, name: str, signum: int) -> float:
         """Send `signum` to a node; returns the time it was sent."""
