@@ -23,6 +23,7 @@ from spin_py import __version__
 from spin_py.build import run_build
 from spin_py.config import (
     DEFAULT_LISTEN,
+    DEFAULT_TRACE_UI_LISTEN,
     BuildSettings,
     OutputFormat,
     PlatformSettings,
@@ -359,6 +360,19 @@ def _platform_settings(
     help="On SIGTERM, keep serving this long with the health check answering 503, so load "
     "balancers take this node out first (e.g. 5s); default: none.",
 )
+@click.option(
+    "--trace-ui",
+    is_flag=True,
+    help="Serve a trace viewer (recent traces, waterfall, metrics) on a port of its own.",
+)
+@click.option(
+    "--trace-ui-listen",
+    default=None,
+    metavar="ADDR",
+    help=f"Address of the trace viewer, HOST:PORT (implies --trace-ui; default "
+    f"{DEFAULT_TRACE_UI_LISTEN}: loopback, a free port).",
+)
+@click.option("--access-log", is_flag=True, help="Log one line per request, with its trace id.")
 @_platform_options
 @_tls_options
 @_security_options
@@ -383,6 +397,9 @@ def up(
     running_guests: int,
     stuck_after: str,
     shutdown_delay: str | None,
+    trace_ui: bool,
+    trace_ui_listen: str | None,
+    access_log: bool,
     variable_args: tuple[str, ...],
     key_value_args: tuple[str, ...],
     sqlite_args: tuple[str, ...],
@@ -429,6 +446,10 @@ def up(
         compile_cache_max_bytes=_cache_max_bytes(),
         cache_root=default_cache_root(os.environ),
         security=security,
+        trace_ui=None
+        if not (trace_ui or trace_ui_listen)
+        else parse_listen_addr(trace_ui_listen or DEFAULT_TRACE_UI_LISTEN),
+        access_log=access_log,
     )
     watching = _WATCHING.get()
     if watching is not None:  # `spin-py watch`: builds, serves and reloads by itself

@@ -24,6 +24,8 @@ from spin_py.runtime.scheduler import (
 OutputFormat = Literal["plain", "json"]
 
 DEFAULT_LISTEN = "127.0.0.1:3000"
+DEFAULT_TRACE_UI_LISTEN = "127.0.0.1:0"
+"""`--trace-ui` listens on loopback, on a port the kernel picks, unless `--trace-ui-listen`."""
 STATE_DIR_NAME = ".spin"
 LOG_DIR_NAME = "logs"
 FIND_FREE_PORT_ATTEMPTS = 10
@@ -142,6 +144,10 @@ class UpConfig:
     closes (`spin_py.server.drain`)."""
     security: SecuritySettings = field(default_factory=SecuritySettings)
     """The limits of docs/security.md that have flags (`spin_py.cli` `_security_options`)."""
+    trace_ui: ListenAddr | None = None
+    """`--trace-ui` / `--trace-ui-listen`: where the trace UI listens (None: no trace UI)."""
+    access_log: bool = False
+    """`--access-log`: one log line per request, with its trace id."""
 
     @property
     def resolved_state_dir(self) -> Path:

@@ -50,7 +50,7 @@ from spin_py.runtime.scheduler import (
     RunPermits,
     Slot,
 )
-from spin_py.telemetry.execute import execute_span_for, record_trap
+from spin_py.telemetry.execute import execute_span_for, record_outcome, record_trap
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +200,7 @@ class Invoker:
                 slot.leave()
         outcome = dataclasses.replace(outcome, elapsed=time.monotonic() - started)
         report(loaded.id, outcome, self.limits)
+        record_outcome(state, loaded.id, outcome.kind.value, outcome.elapsed)
         return outcome
 
     def interrupt(self) -> None:

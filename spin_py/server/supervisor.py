@@ -27,6 +27,12 @@ Running: a worker that exits (a crash, a kill) is logged and restarted, after a 
 keeps dying young. The supervisor holds the only write end of a "life" pipe every worker
 watches, so workers stop on their own if the supervisor dies, even by SIGKILL.
 
+Sidecar: with `sidecar` (the trace UI of `--trace-ui`), one more process runs it in slot 0; it
+is started first, restarted like a worker, and its failure to start fails `up` as a worker's
+would. It never serves the app. Stop signals are not passed on to it: it ignores SIGINT (which
+a terminal sends to the whole process group) and gets a SIGTERM once the workers have exited,
+so their last spans still reach it.
+
 Stop: SIGINT or SIGTERM is passed on to every worker (each stops gracefully: after a SIGTERM it
 first drains for the shutdown delay, if one is set, then its requests get their grace period,
 then guests are interrupted; a second signal is passed on too and ends the drain), waits up to
@@ -65,6 +71,11 @@ STABLE_AFTER = 10.0
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
+SIDECAR_SLOT = 0
+"""The slot of the sidecar process (workers are 1..N)."""
+SIDECAR_STOP_TIMEOUT = 3.0
+"""Seconds the sidecar gets to stop once the workers are gone."""
+
 
 @dataclass
 class _Worker:
@@ -83,11 +94,18 @@ class Supervisor:
     """Forks `count` workers that each run `serve` on the inherited `sock`; see the module."""
 
     def __init__(
-        self, count: int, sock: socket.socket, serve: Serve, *, shutdown_delay: float = 0.0
+        self,
+        count: int,
+        sock: socket.socket,
+        serve: Serve,
+        *,
+        shutdown_delay: float = 0.0,
+        sidecar: Serve | None = None,
     ) -> None:
         self._count = count
         self._sock = sock
         self._serve = serve
+        self._sidecar = sidecar
         self._stop_timeout = STOP_TIMEOUT + shutdown_delay
         self._signals_received: list[int] = []
         self._workers: dict[int, _Worker] = {}
@@ -115,6 +133,10 @@ class Supervisor:
     # -- phases ---------------------------------------------------------------------------------
 
     def _start_all(self) -> bool:
+        if self._sidecar is not None:
+            self._spawn(SIDECAR_SLOT)
+            if not self._await_ready([SIDECAR_SLOT]):
+                return False
         self._spawn(1)
         if not self._await_ready([1]):
             return False
@@ -156,9 +178,15 @@ class Supervisor:
             self._signals_received.append(signal.SIGTERM)
         forwarded = self._forward_signals(0)
         deadline = time.monotonic() + self._stop_timeout
-        while self._workers and time.monotonic() < deadline:
+        while self._serving_workers() and time.monotonic() < deadline:
             self._step(max(0.0, min(0.5, deadline - time.monotonic())))
             forwarded = self._forward_signals(forwarded)
+        sidecar = self._workers.get(SIDECAR_SLOT)
+        if sidecar is not None:  # the workers are gone: their last spans were sent
+            _signal(sidecar.pid, signal.SIGTERM)
+            deadline = max(deadline, time.monotonic() + SIDECAR_STOP_TIMEOUT)
+            while SIDECAR_SLOT in self._workers and time.monotonic() < deadline:
+                self._step(max(0.0, min(0.5, deadline - time.monotonic())))
         for worker in list(self._workers.values()):
             log.warning(
                 "worker %d (pid %d) did not stop within %.0fs; killing it",
@@ -175,8 +203,12 @@ class Supervisor:
         returns how many were passed on in all."""
         for signum in self._signals_received[forwarded:]:
             for worker in self._workers.values():
-                _signal(worker.pid, signum)
+                if worker.slot != SIDECAR_SLOT:  # stopped last, see `_stop_all`
+                    _signal(worker.pid, signum)
         return len(self._signals_received)
+
+    def _serving_workers(self) -> bool:
+        return any(slot != SIDECAR_SLOT for slot in self._workers)
 
     # -- one turn of the event loop ---------------------------------------------------------------
 
@@ -199,7 +231,7 @@ class Supervisor:
             worker.report += data
             if worker.report.startswith(READY) and not worker.ready:
                 worker.ready = True
-                log.info("worker %d (pid %d) ready", worker.slot, worker.pid)
+                log.info("%s (pid %d) ready", _name(worker.slot), worker.pid)
                 if self._listening:
                     self._go(worker)
             if not data or worker.ready:
@@ -228,11 +260,11 @@ class Supervisor:
             raise error or SpinPyError(f"worker {worker.slot} stopped while starting ({how})")
         delay = self._next_backoff(worker)
         if error is not None:
-            log.error("worker %d could not start: %s; retrying in %.1fs", worker.slot, error, delay)
+            log.error("%s could not start: %s; retrying in %.1fs", _name(worker.slot), error, delay)
         else:
             log.error(
-                "worker %d (pid %d) stopped unexpectedly (%s); restarting it%s",
-                worker.slot,
+                "%s (pid %d) stopped unexpectedly (%s); restarting it%s",
+                _name(worker.slot),
                 worker.pid,
                 how,
                 f" in {delay:.1f}s" if delay else "",
@@ -284,7 +316,7 @@ class Supervisor:
         if pid == 0:  # the child: never returns
             worker_main(
                 slot,
-                self._serve,
+                self._sidecar if slot == SIDECAR_SLOT and self._sidecar else self._serve,
                 status_fd=status_w,
                 life_fd=self._life_r,
                 go_fd=go_r,
@@ -334,6 +366,10 @@ class Supervisor:
             signal.set_wakeup_fd(old_wakeup)
             for signum, handler in handlers.items():
                 signal.signal(signum, handler)
+
+
+def _name(slot: int) -> str:
+    return "trace UI process" if slot == SIDECAR_SLOT else f"worker {slot}"
 
 
 def describe_exit(status: int) -> str:

@@ -5,7 +5,8 @@ listens only once the app is loaded, so no connection is accepted before it can 
 listing is printed once the server accepts connections. With `config.workers > 1` the socket is
 bound the same way, once, and a `Supervisor` forks that many worker processes, each serving it
 with `serve_socket` and telemetry of its own; it listens, and the listing is printed, once all
-of them are ready (docs/compatibility.md#startup-and-readiness).
+of them are ready (docs/compatibility.md#startup-and-readiness). `--trace-ui` and
+`--access-log` are wired in by `trace_ui`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from spin_py.routing import Router
 # Imported here, before workers fork, so every host interface module (the composition list) is
 # loaded once in the parent: its pages are shared and workers start sooner.
 from spin_py.runtime import composition  # noqa: F401
-from spin_py.server import lifecycle
+from spin_py.server import lifecycle, trace_ui
 from spin_py.server.app import create_web_app
 from spin_py.server.component import (
     ComponentHandlerFactory,
@@ -63,10 +64,28 @@ def up(
     if config.workers > 1:
         _up_workers(app, router, config, components, out)
         return
-    telemetry = configure(dict(config.otel_env), app_name=app.name, version=__version__)
     sock = bind_listener(config.listen, find_free_port=config.find_free_port)
-    serve_socket(
-        app, router, config, components, sock, _listing(sock, router, config, out), telemetry
+    ui_sock = trace_ui.bind(config)
+    extras = trace_ui.in_process(config, ui_sock)
+    telemetry = _configure(config, app, extras)
+    on_ready = trace_ui.announcing(_listing(sock, router, config, out), ui_sock, config, out)
+    try:
+        serve_socket(
+            app, router, config, components, sock, on_ready, telemetry, setup=extras.setup_app
+        )
+    finally:
+        if ui_sock is not None:
+            ui_sock.close()
+
+
+def _configure(config: UpConfig, app: App, extras: trace_ui.TelemetryExtras) -> Telemetry:
+    return configure(
+        dict(config.otel_env),
+        app_name=app.name,
+        version=__version__,
+        span_processors=extras.span_processors,
+        metric_readers=extras.metric_readers,
+        access_log=extras.access_log,
     )
 
 
@@ -80,10 +99,12 @@ def serve_socket(
     telemetry: Telemetry,
     *,
     await_turn: AwaitTurn | None = None,
+    setup: Callable[[web.Application], None] | None = None,
 ) -> None:
     """Serve `app` on the bound `sock` in this process until SIGINT/SIGTERM: listen once the
     app is loaded, or in a worker (`await_turn`, `sock` shared by worker processes) when its
-    turn comes; `on_ready` runs once it accepts. Shuts `telemetry` down (bounded) at the end."""
+    turn comes; `on_ready` runs once it accepts; `setup` gets the aiohttp application before
+    it starts. Shuts `telemetry` down (bounded) at the end."""
 
     drain = Drain(config.shutdown_delay)
 
@@ -93,7 +114,10 @@ def serve_socket(
             handler = await handler
         if isinstance(handler, SelfOriginAware):
             handler.set_self_origin(SelfOrigin.from_sockname(scheme(config), sock.getsockname()))
-        return create_web_app(app, router, handler, telemetry, drain)
+        web_app = create_web_app(app, router, handler, telemetry, drain)
+        if setup is not None:
+            setup(web_app)
+        return web_app
 
     ssl_context = None if config.tls is None else server_context(config.tls)
     try:
@@ -120,20 +144,29 @@ def _up_workers(
 ) -> None:
     """`up` with `config.workers` processes: bind here, serve in forked workers."""
     sock = bind_listener(config.listen, find_free_port=config.find_free_port)
+    ui_sock = trace_ui.bind(config)
 
     def serve_worker(await_turn: AwaitTurn) -> None:  # runs in a forked worker
-        telemetry = configure(dict(config.otel_env), app_name=app.name, version=__version__)
+        telemetry = _configure(config, app, trace_ui.forwarding(config, ui_sock))
         serve_socket(
             app, router, config, components, sock, _nothing, telemetry, await_turn=await_turn
         )
 
+    sidecar = trace_ui.sidecar(ui_sock, sock) if ui_sock is not None else None
+    on_ready = trace_ui.announcing(_listing(sock, router, config, out), ui_sock, config, out)
     try:
         supervisor = Supervisor(
-            config.workers, sock, serve_worker, shutdown_delay=config.shutdown_delay
+            config.workers,
+            sock,
+            serve_worker,
+            shutdown_delay=config.shutdown_delay,
+            sidecar=sidecar,
         )
-        supervisor.run(_listing(sock, router, config, out))
+        supervisor.run(on_ready)
     finally:
         sock.close()
+        if ui_sock is not None:
+            ui_sock.close()
 
 
 def _nothing() -> None:

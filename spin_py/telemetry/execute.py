@@ -91,6 +91,15 @@ def execute_span_for(state: RequestState, component_id: str) -> Iterator[Span]:
         yield span
 
 
+def record_outcome(state: RequestState, component_id: str, outcome: str, seconds: float) -> None:
+    """Count a finished guest call in the host metrics (`spin.component.execute.duration`) with
+    its `outcome` (`ok`, `trap`, `timeout`, `exit`, `out-of-memory`, `cancelled`); a no-op with
+    host metrics off."""
+    metrics = telemetry_of(state).metrics
+    if metrics is not None:
+        metrics.execute_finished(component_id, outcome, seconds)
+
+
 def context_of(span: Span) -> Context:
     """A context holding `span` (e.g. the parent of a service-chained execute span)."""
     return set_span_in_context(span, Context())

@@ -16,6 +16,8 @@ The span is current (OpenTelemetry context) in the calling thread during the blo
 call completes later than the function that starts it (an outbound request resolved by
 `future-incoming-response.get`), use `span = start_host_span(...)` and `span.end()` instead.
 Outside a request, or before an execute span was opened, both still work (export-off fallback).
+With host metrics on, outbound HTTP, key-value and SQLite calls are also measured when their span
+ends (`spin_py.telemetry.metered_span`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from opentelemetry.trace import (
 from opentelemetry.util.types import AttributeValue
 
 from spin_py.host.state import RequestState
+from spin_py.telemetry.host_metrics import is_metered_host_call
+from spin_py.telemetry.metered_span import MeteredSpan
 from spin_py.telemetry.propagation import inject_headers
 from spin_py.telemetry.scope import (
     GuestSpans,
@@ -81,9 +85,13 @@ def start_host_span(
     """
     st = state if state is not None else bound_state()
     telemetry = telemetry_of(st) if st is not None else fallback_telemetry()
-    return telemetry.tracer.start_span(
+    span = telemetry.tracer.start_span(
         name, context=parent_context(st), kind=kind, attributes=attributes
     )
+    metrics = telemetry.metrics
+    if metrics is not None and is_metered_host_call(name, attributes):
+        return MeteredSpan(span, metrics, name, attributes)
+    return span
 
 
 @contextlib.contextmanager
@@ -104,8 +112,8 @@ def host_span(
     try:
         yield span
     except BaseException as exc:
+        mark_error(span, type(exc).__qualname__, str(exc))  # also for the metric, if measured
         if span.is_recording():
-            mark_error(span, type(exc).__qualname__, str(exc))
             span.record_exception(exc)
         raise
     finally:
@@ -115,6 +123,8 @@ def host_span(
 
 def mark_error(span: Span, error_type: str, description: str | None = None) -> None:
     """Status ERROR with `error.type` = `error_type` (kept if the span already has one)."""
+    if isinstance(span, MeteredSpan):
+        span.note_error(error_type)
     if not span.is_recording():
         return
     existing = getattr(span, "attributes", None) or {}

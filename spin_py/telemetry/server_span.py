@@ -24,11 +24,17 @@ Protocol with the request handler (documented keys):
 
 Status: ERROR only for a 5xx response (`error.type` = the status code) or an exception escaping
 the handler (`error.type` = its class; aiohttp answers 500).
+
+When the request is complete (the span ends), the host metrics get its duration
+(`http.server.request.duration`, and `http.server.active_requests` goes down again) and, with
+`--access-log`, the access line is written (`access_log`). Both happen whether or not the span
+is sampled.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -37,9 +43,11 @@ from aiohttp.typedefs import Middleware
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.util.types import AttributeValue
 
 from spin_py.host.state import RequestState
 from spin_py.telemetry import semconv as sc
+from spin_py.telemetry.access_log import log_access
 from spin_py.telemetry.execute import prepare_execute
 from spin_py.telemetry.propagation import extract
 from spin_py.telemetry.request_attrs import request_attributes
@@ -59,13 +67,23 @@ class ServerSpan:
     context: Context
     telemetry: Telemetry
     deferred: bool = False
+    request: web.BaseRequest | None = field(default=None, repr=False)
+    started: float = field(default_factory=time.perf_counter, repr=False)
+    """`time.perf_counter()` when the request arrived."""
+    status: int | None = None
+    """The response status, once known (None: no response, e.g. the client went away)."""
+    error_type: str = ""
+    response: web.StreamResponse | None = field(default=None, repr=False)
+    active: dict[str, AttributeValue] | None = field(default=None, repr=False)
+    """The attributes `http.server.active_requests` was raised with (None: not counted)."""
     _ended: bool = field(default=False, repr=False)
 
     def end(self) -> None:
-        """End the span once (later calls do nothing)."""
+        """End the span once (later calls do nothing); then measure and log the request."""
         if not self._ended:
             self._ended = True
             self.span.end()
+            _request_done(self)
 
 
 SERVER_SPAN_KEY = web.RequestKey("spin_py_server_span", ServerSpan)
@@ -108,27 +126,31 @@ def server_span_middleware(telemetry: Telemetry) -> Middleware:
         span = telemetry.tracer.start_span(
             method, context=parent, kind=SpanKind.SERVER, attributes=request_attributes(request)
         )
-        server = ServerSpan(span, set_span_in_context(span, parent), telemetry)
+        server = ServerSpan(span, set_span_in_context(span, parent), telemetry, request=request)
+        if telemetry.metrics is not None:
+            server.active = _active_attributes(request)
+            telemetry.metrics.request_started(server.active)
         request[SERVER_SPAN_KEY] = server
         token = otel_context.attach(server.context)
         try:
             response = await handler(request)
         except web.HTTPException as exc:
-            _finish(span, request, exc.status)
+            _finish(server, request, exc.status)
             server.end()
             raise
         except asyncio.CancelledError:
-            _finish(span, request, None)
+            _finish(server, request, None)
             server.end()
             raise
         except Exception as exc:
-            _finish(span, request, 500, error_type=type(exc).__qualname__)
+            _finish(server, request, 500, error_type=type(exc).__qualname__)
             span.record_exception(exc)
             server.end()
             raise
         finally:
             otel_context.detach(token)
-        _finish(span, request, response.status)
+        server.response = response
+        _finish(server, request, response.status)
         if not server.deferred:
             server.end()
         return response
@@ -136,13 +158,56 @@ def server_span_middleware(telemetry: Telemetry) -> Middleware:
     return middleware
 
 
-def _finish(span: Span, request: web.Request, status: int | None, error_type: str = "") -> None:
+def _finish(
+    server: ServerSpan, request: web.Request, status: int | None, error_type: str = ""
+) -> None:
+    span = server.span
     route = request.get(ROUTE_KEY)
     if route is not None:
         span.update_name(f"{sc.span_method(request.method)} {route}")
         span.set_attribute(sc.HTTP_ROUTE, route)
+    server.status = status
     if status is not None:
         span.set_attribute(sc.HTTP_RESPONSE_STATUS_CODE, status)
     if error_type or (status is not None and status >= 500):
-        span.set_attribute(sc.ERROR_TYPE, error_type or str(status))
+        server.error_type = error_type or str(status)
+        span.set_attribute(sc.ERROR_TYPE, server.error_type)
         span.set_status(Status(StatusCode.ERROR))
+
+
+def _active_attributes(request: web.BaseRequest) -> dict[str, AttributeValue]:
+    return {
+        sc.HTTP_REQUEST_METHOD: _metric_method(request.method),
+        sc.URL_SCHEME: request.scheme,
+    }
+
+
+def _metric_method(method: str) -> str:
+    return method if method in sc.KNOWN_METHODS else sc.OTHER_METHOD
+
+
+def _request_done(server: ServerSpan) -> None:
+    """Record the finished request in the host metrics and the access log (when enabled)."""
+    telemetry, request = server.telemetry, server.request
+    if request is None or (telemetry.metrics is None and not telemetry.access_log):
+        return
+    seconds = time.perf_counter() - server.started
+    if telemetry.metrics is not None and server.active is not None:
+        attributes: dict[str, AttributeValue] = dict(server.active)
+        route = request.get(ROUTE_KEY)
+        if route is not None:
+            attributes[sc.HTTP_ROUTE] = route
+        if server.status is not None:
+            attributes[sc.HTTP_RESPONSE_STATUS_CODE] = server.status
+        if server.error_type:
+            attributes[sc.ERROR_TYPE] = server.error_type
+        version = request.version
+        attributes[sc.NETWORK_PROTOCOL_VERSION] = f"{version.major}.{version.minor}"
+        telemetry.metrics.request_finished(server.active, attributes, seconds)
+    if telemetry.access_log:
+        response = server.response
+        sent = None if response is None else response.content_length
+        if sent is None and server.status is not None and response is None:
+            sent = 0
+        trace_id = server.span.get_span_context().trace_id
+        log_access(request, server.status, sent, seconds, trace_id)

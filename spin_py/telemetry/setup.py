@@ -7,6 +7,11 @@ through a `BatchSpanProcessor` (background thread: a down or slow collector neve
 request), metrics from guests are exported on demand, guest log records through a batch
 processor. Only the CLI passes `os.environ`; tests pass plain dicts.
 
+Extra span processors (the trace UI's store) sit beside the OTLP one and see every finished span,
+host and guest, export on or off. Host metrics (`host_metrics`) exist when an OTLP metrics
+endpoint is configured or an extra metric reader (the trace UI's) is passed; otherwise
+`Telemetry.metrics` is None and nothing is measured.
+
 `Telemetry.shutdown(timeout_s)` flushes what is buffered and returns within about `timeout_s`
 even when the collector does not answer.
 """
@@ -15,15 +20,24 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
-from opentelemetry.sdk.metrics.export import MetricsData
+from opentelemetry.sdk.metrics.export import (
+    MetricReader,
+    MetricsData,
+    PeriodicExportingMetricReader,
+)
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import (
+    ReadableSpan,
+    SpanProcessor,
+    SynchronousMultiSpanProcessor,
+    TracerProvider,
+)
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.trace import Tracer
 
@@ -37,6 +51,11 @@ from spin_py.telemetry.exporters import (
     export_target,
 )
 from spin_py.telemetry.health import ExportHealth, TelemetryStats, quiet_sdk_loggers
+from spin_py.telemetry.host_metrics import (
+    GuardedMetricReaderExporter,
+    HostMetrics,
+    temporality_preference,
+)
 from spin_py.telemetry.resource import build_resource
 from spin_py.telemetry.sampling import sampler_from_env
 
@@ -51,7 +70,9 @@ class Telemetry:
     """The process's telemetry: tracer, host resource and each signal's export pipeline.
 
     `span_processor`, `metric_exporter` and `log_processor` are None when that signal's export
-    is off; the wasi:otel host then turns the matching guest calls into no-ops.
+    is off; the wasi:otel host then turns the matching guest calls into no-ops (extra span
+    processors count as export: guest spans then reach them). `metrics` records the host's own
+    metrics (None: off); `access_log` asks for one log line per request.
     """
 
     resource: Resource
@@ -64,6 +85,8 @@ class Telemetry:
     health: ExportHealth | None = None
     targets: tuple[ExportTarget, ...] = ()
     exporters: tuple[GuardedSpanExporter | GuardedLogExporter | GuardedMetricExporter, ...] = ()
+    metrics: HostMetrics | None = None
+    access_log: bool = False
     _metrics_lock: threading.Lock = field(default_factory=threading.Lock)
     _shut_down: bool = False
 
@@ -110,6 +133,8 @@ class Telemetry:
         self.tracer_provider.force_flush(millis)
         if self.log_processor is not None:
             self.log_processor.force_flush(millis)
+        if self.metrics is not None:
+            self.metrics.force_flush(millis)
 
     def _shutdown(self) -> None:
         self.tracer_provider.shutdown()
@@ -117,6 +142,8 @@ class Telemetry:
             self.log_processor.shutdown()
         if self.metric_exporter is not None:
             self.metric_exporter.shutdown()
+        if self.metrics is not None:
+            self.metrics.shutdown()
 
     def _abort(self) -> None:
         """Make exporters stuck in retries give up (their shutdown interrupts the backoff)."""
@@ -156,11 +183,16 @@ def configure(
     app_name: str,
     version: str,
     span_exporter: SpanExporter | None = None,
+    span_processors: Sequence[SpanProcessor] = (),
+    metric_readers: Sequence[MetricReader] = (),
+    access_log: bool = False,
 ) -> Telemetry:
     """Build the process's telemetry from the standard OTEL_* variables in `env`.
 
     `span_exporter`, if given, receives every span synchronously instead of an OTLP exporter
-    (for tests that inspect spans in memory). Raises `ConfigError` for an unusable protocol.
+    (for tests that inspect spans in memory). `span_processors` are added beside the exporting
+    one; `metric_readers` read the host metrics beside any OTLP metric export. `access_log`:
+    log one line per request. Raises `ConfigError` for an unusable protocol.
     """
     resource = build_resource(env, app_name=app_name, version=version)
     provider = TracerProvider(
@@ -174,9 +206,12 @@ def configure(
     spans = _guarded(targets["traces"], health, GuardedSpanExporter)
     metrics = _guarded(targets["metrics"], health, GuardedMetricExporter)
     logs = _guarded(targets["logs"], health, GuardedLogExporter)
-    span_processor = _span_processor(env, spans, span_exporter)
+    span_processor = _combined(_span_processor(env, spans, span_exporter), span_processors)
     if span_processor is not None:
         provider.add_span_processor(span_processor)
+    readers = list(metric_readers)
+    if targets["metrics"] is not None:
+        readers.append(_metric_reader(env, targets["metrics"], health))
     telemetry = Telemetry(
         resource=resource,
         tracer_provider=provider,
@@ -188,6 +223,8 @@ def configure(
         health=health,
         targets=tuple(t for t in targets.values() if t is not None),
         exporters=tuple(e for e in (spans, metrics, logs) if e is not None),
+        metrics=HostMetrics(resource, readers, version) if readers else None,
+        access_log=access_log,
     )
     _log_summary(telemetry)
     return telemetry
@@ -217,6 +254,33 @@ def _span_processor(
             env, envvars.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 512, minimum=1
         ),
         export_timeout_millis=envvars.get_int(env, envvars.OTEL_BSP_EXPORT_TIMEOUT, 30000),
+    )
+
+
+def _combined(
+    exporting: SpanProcessor | None, extra: Sequence[SpanProcessor]
+) -> SpanProcessor | None:
+    """The exporting processor and the extra ones as one processor (None if there is none)."""
+    processors = [p for p in (exporting, *extra) if p is not None]
+    if len(processors) <= 1:
+        return processors[0] if processors else None
+    combined = SynchronousMultiSpanProcessor()  # type: ignore[no-untyped-call]
+    for processor in processors:
+        combined.add_span_processor(processor)
+    return combined
+
+
+def _metric_reader(
+    env: Mapping[str, str], target: ExportTarget, health: ExportHealth
+) -> MetricReader:
+    """The periodic reader exporting the host metrics to `target` over OTLP."""
+    exporter = GuardedMetricReaderExporter(
+        build_exporter(target), health, target.endpoint, temporality_preference(env)
+    )
+    interval = envvars.get_int(env, envvars.OTEL_METRIC_EXPORT_INTERVAL, 60_000, minimum=1)
+    timeout = envvars.get_int(env, envvars.OTEL_METRIC_EXPORT_TIMEOUT, 30_000, minimum=1)
+    return PeriodicExportingMetricReader(
+        exporter, export_interval_millis=interval, export_timeout_millis=timeout
     )
 
 
