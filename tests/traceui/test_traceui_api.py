@@ -40,7 +40,10 @@ def test_api_shows_real_traces(
     demo = wait_for(lambda: trace_with(ui, DEMO, 6), what="the otel-demo trace")
     trap = wait_for(lambda: trace_with(ui, TRAP, 2), what="the trap's trace")
     missing = wait_for(lambda: trace_with(ui, MISSING, 1), what="the 404's trace")
-    counter = wait_for(lambda: trace_with(ui, COUNTER, 3), what="the key-value trace")
+    counter = wait_for(
+        lambda: trace_with(ui, COUNTER, 3, "GET /counter", "execute_wasm_component counter"),
+        what="the key-value trace",
+    )
 
     # -- the otel-demo trace: server → execute → the guest's nested spans -------------------
     spans = by_name(demo)

@@ -75,12 +75,14 @@ def wait_for(check: Callable[[], Any], timeout: float = 15.0, what: str = "") ->
     raise AssertionError(f"timed out waiting for {what or check}: last {last!r}")
 
 
-def trace_with(ui: str, trace: str, spans: int) -> dict[str, Any] | None:
-    """The trace's JSON once it holds at least `spans` spans (else None)."""
+def trace_with(ui: str, trace: str, spans: int, *names: str) -> dict[str, Any] | None:
+    """The trace's JSON once it holds at least `spans` spans, `names` among them (else None)."""
     status, body, _ = get(f"{ui}/api/traces/{trace}")
-    if status == 200 and len(body["spans"]) >= spans:
-        return dict(body)
-    return None
+    if status != 200 or len(body["spans"]) < spans:
+        return None
+    if not set(names) <= {s["name"] for s in body["spans"]}:
+        return None
+    return dict(body)
 
 
 def by_name(trace: dict[str, Any]) -> dict[str, dict[str, Any]]:

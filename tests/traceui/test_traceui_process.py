@@ -1,0 +1,114 @@
+"""The trace UI's process, port and startup output: with several workers it runs in a process of
+its own that may be slow or die without any request failing; `--trace-ui-listen`; the
+`Trace UI:` line; the Host check."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from server_fixtures import SpinPyProcess, raw_request, run_spin_py
+from traceui_support import get, send, start_with_ui, trace_id, trace_with, wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = REPO / "manifests" / "tiny"
+
+
+def sidecar_pid(server: SpinPyProcess) -> int:
+    def found() -> int | None:
+        match = re.findall(r"trace UI process \(pid (\d+)\) ready", server.stderr_so_far())
+        return int(match[-1]) if match else None
+
+    return int(wait_for(found, what="the trace UI process's pid"))
+
+
+def test_a_stopped_or_killed_ui_process_never_fails_a_request(
+    spin_py_server: Callable[..., SpinPyProcess], built_component: Callable[[str], Path]
+) -> None:
+    built_component("tiny")
+    server, ui = start_with_ui(spin_py_server, TINY, "--workers", "2")
+    pid = sidecar_pid(server)
+    assert send(server.base_url, "/", trace_id(1)) == 200
+    wait_for(lambda: trace_with(ui, trace_id(1), 2), what="the first trace")
+
+    os.kill(pid, signal.SIGSTOP)  # a UI that does not answer at all
+    try:
+        started = time.monotonic()
+        for n in range(2, 42):
+            assert send(server.base_url, "/", trace_id(n)) == 200
+        assert time.monotonic() - started < 10  # not one export timeout per request
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # the batches queued while it was stopped arrive once it answers again
+    wait_for(lambda: trace_with(ui, trace_id(41), 2), what="a trace sent while the UI was stopped")
+
+    os.kill(pid, signal.SIGKILL)
+    for n in range(100, 110):
+        assert send(server.base_url, "/", trace_id(n)) == 200
+    restarted = wait_for(
+        lambda: (p := sidecar_pid(server)) != pid and p, what="a new trace UI process"
+    )
+    assert restarted != pid
+    assert send(server.base_url, "/", trace_id(200)) == 200
+    wait_for(lambda: trace_with(ui, trace_id(200), 2), what="a trace after the restart")
+    finished = server.stop()
+    assert finished.returncode == 0
+    assert "stopped unexpectedly" in finished.stderr  # the kill was noticed and logged
+
+
+def test_trace_ui_listen_picks_the_address_and_a_busy_port_is_an_error(
+    spin_py_server: Callable[..., SpinPyProcess], built_component: Callable[[str], Path]
+) -> None:
+    built_component("tiny")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = spin_py_server(TINY, "--workers", "1", "--trace-ui-listen", f"127.0.0.1:{port}")
+    wait_for(lambda: f"Trace UI: http://127.0.0.1:{port}/\n" in "".join(server._stdout))
+    assert get(f"http://127.0.0.1:{port}/api/traces")[0] == 200
+    assert server.port != port  # never the app's port
+
+    busy = run_spin_py("up", "-f", str(TINY), "--listen", "127.0.0.1:0", "--trace-ui-listen",
+                       f"127.0.0.1:{port}")  # fmt: skip
+    assert busy.returncode == 1
+    assert f"Error: Unable to listen on 127.0.0.1:{port}: address already in use" in busy.stderr
+    assert "Traceback" not in busy.stderr
+
+
+def test_json_listing_stays_one_object_and_the_ui_line_goes_to_stderr(
+    spin_py_server: Callable[..., SpinPyProcess], built_component: Callable[[str], Path]
+) -> None:
+    built_component("tiny")
+    server = spin_py_server(TINY, "--workers", "1", "--trace-ui", "--format", "json")
+    ui = wait_for(
+        lambda: re.search(r"Trace UI: (http://127\.0\.0\.1:\d+/)", server.stderr_so_far()),
+        what="the Trace UI line on stderr",
+    ).group(1)
+    finished = server.stop()
+    lines = finished.stdout.splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["url"] == server.base_url
+    assert ui not in finished.stdout
+
+
+def test_the_ui_answers_only_to_local_host_names(
+    spin_py_server: Callable[..., SpinPyProcess], built_component: Callable[[str], Path]
+) -> None:
+    built_component("tiny")
+    _, ui = start_with_ui(spin_py_server, TINY, "--workers", "1")
+    page = raw_request(ui, "GET", "/")
+    assert page.status == 200 and b"/static/app.js" in page.body
+    assert "script-src 'self'" in (page.header("Content-Security-Policy") or "")
+    script = raw_request(ui, "GET", "/static/app.js")
+    assert (script.header("Content-Type") or "").startswith("text/javascript")
+    assert get(f"{ui}/api/traces", {"Host": "attacker.example:8080"})[0] == 421
+    assert get(f"{ui}/api/traces", {"Host": "localhost"})[0] == 200
+    refused = raw_request(
+        ui, "POST", "/v1/traces", "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi"
+    )
+    assert refused.status == 415
