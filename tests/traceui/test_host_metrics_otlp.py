@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from otlp_receiver import OtlpReceiver, Received, attrs
-from server_fixtures import SpinPyProcess
-from traceui_support import send
+from tests.support.otlp_receiver import OtlpReceiver, Received, attrs
+from tests.support.server_fixtures import SpinPyProcess
+from tests.support.traceui_support import send
 
 HISTOGRAM_CUMULATIVE = 2
 

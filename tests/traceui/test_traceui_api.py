@@ -11,8 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from server_fixtures import SpinPyProcess
-from traceui_support import (
+
+from tests.support.server_fixtures import SpinPyProcess
+from tests.support.traceui_support import (
     CALLER_SPAN,
     by_name,
     get,

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cdp import Browser, chromium_path
-from server_fixtures import SpinPyProcess
-from traceui_support import send, start_with_ui, trace_id
+
+from tests.support.cdp import Browser, chromium_path
+from tests.support.server_fixtures import SpinPyProcess
+from tests.support.traceui_support import send, start_with_ui, trace_id
 
 REPO = Path(__file__).resolve().parents[2]
 TRACE = trace_id(0x5EE)

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from server_fixtures import SpinPyProcess, raw_request, run_spin_py
-from traceui_support import get, send, start_with_ui, trace_id, trace_with, wait_for
+from tests.support.server_fixtures import SpinPyProcess, raw_request, run_spin_py
+from tests.support.traceui_support import get, send, start_with_ui, trace_id, trace_with, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "manifests" / "tiny"

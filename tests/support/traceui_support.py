@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from server_fixtures import SpinPyProcess
+from tests.support.server_fixtures import SpinPyProcess
 
 CALLER_SPAN = "00f067aa0ba902b7"
 
