@@ -24,7 +24,7 @@ from spin_py.server.drain import Drain, close_while_draining
 from spin_py.server.handler import RequestHandler
 from spin_py.server.lifecycle import INTERRUPT_GUESTS_AFTER
 from spin_py.server.responses import make_response, strip_added_headers
-from spin_py.telemetry import Telemetry, server_span_middleware
+from spin_py.telemetry import Telemetry, note_response, server_span_middleware
 
 SPIN_APP = web.AppKey("spin_app", App)
 """The loaded app, for code holding only the `web.Application` (middlewares, telemetry)."""
@@ -62,6 +62,8 @@ def serving_web_app(
     web_app.on_response_prepare.append(strip_added_headers)
     if drain is not None:
         web_app.on_response_prepare.append(close_while_draining(drain))
+    if telemetry is not None:
+        web_app.on_response_prepare.append(note_response)
     web_app.router.add_route("*", "/{tail:.*}", handle)
     if isinstance(components, Interruptible):
         _interrupt_after_grace(web_app, components)

@@ -65,7 +65,7 @@ from spin_py.server.inbound import incoming_request
 from spin_py.server.overload import OverloadResponder
 from spin_py.server.platform_setup import open_services
 from spin_py.server.responses import make_response, make_stream_response
-from spin_py.telemetry import prepare_execute_from_request
+from spin_py.telemetry import prepare_execute_from_request, record_rejected
 from spin_py.wasi.filesystem.mounts import check_mounts
 from spin_py.wasi.http.body import BodyAborted
 from spin_py.wasi.http.errors import ErrorCode
@@ -133,6 +133,7 @@ class WasmComponentHandler:
         nested = self._outbound.is_self_request(request.headers.get(SELF_REQUEST_HEADER))
         slot = self._invoker.slots.enter(force=nested)
         if slot is None:
+            record_rejected(request, component_id or "")
             return self._overload.refuse(request)
         state = RequestState(loaded.context, asyncio.get_running_loop())
         if nested:  # trusted: a self request of this server, with its depth and time left

@@ -58,6 +58,8 @@ SQLITE_OPERATIONS = "spin.sqlite.operations"
 SPIN_COMPONENT_ID = "spin.component.id"
 SPIN_EXECUTE_OUTCOME = "spin.execute.outcome"
 SPIN_OPERATION = "spin.operation"
+OUTCOME_REJECTED = "rejected"
+"""`spin.execute.outcome` of a request refused before its guest ran (overload 503), duration 0."""
 
 HTTP_DURATION_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5)
 HTTP_DURATION_BUCKETS += (0.75, 1.0, 2.5, 5.0, 7.5, 10.0)

@@ -18,6 +18,8 @@ Protocol with the request handler (documented keys):
 - `prepare_execute_from_request(state, request)` (event loop) makes the server span the parent
   of the request's execute span; `server_context(request)` is the context holding the server
   span, for passing it explicitly (the worker thread does not inherit contextvars).
+- The app registers `note_response` as an `on_response_prepare` handler, so a request whose
+  handler is cancelled after the head was sent (the client went away) keeps that status.
 - A handler returning before its streamed response is complete calls
   `finish = defer_end(request)` and `finish()` once the body is done; otherwise the span ends when
   the handler returns (a `ComponentHandler` returns after writing the whole body).
@@ -49,6 +51,7 @@ from spin_py.host.state import RequestState
 from spin_py.telemetry import semconv as sc
 from spin_py.telemetry.access_log import log_access
 from spin_py.telemetry.execute import prepare_execute
+from spin_py.telemetry.host_metrics import OUTCOME_REJECTED
 from spin_py.telemetry.propagation import extract
 from spin_py.telemetry.request_attrs import request_attributes
 from spin_py.telemetry.setup import Telemetry
@@ -105,6 +108,22 @@ def prepare_execute_from_request(state: RequestState, request: web.Request) -> N
         prepare_execute(state, server.telemetry, server.context)
 
 
+async def note_response(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """`on_response_prepare` handler: remember the response whose head is being sent, so a
+    request cancelled afterwards (the client left) still reports the status it got."""
+    server = request.get(SERVER_SPAN_KEY)
+    if server is not None:
+        server.response = response
+
+
+def record_rejected(request: web.Request, component_id: str) -> None:
+    """Count a request refused before its component ran (overload) in the host metrics, as a
+    guest call with outcome `rejected` and no duration."""
+    server = request.get(SERVER_SPAN_KEY)
+    if server is not None and server.telemetry.metrics is not None:
+        server.telemetry.metrics.execute_finished(component_id, OUTCOME_REJECTED, 0.0)
+
+
 def defer_end(request: web.Request) -> Callable[[], None]:
     """Keep the server span open after the handler returns; call the result when the response
     is complete. Without a server span, returns a no-op."""
@@ -138,8 +157,9 @@ def server_span_middleware(telemetry: Telemetry) -> Middleware:
             _finish(server, request, exc.status)
             server.end()
             raise
-        except asyncio.CancelledError:
-            _finish(server, request, None)
+        except asyncio.CancelledError:  # the client went away; maybe after the response head
+            sent = server.response
+            _finish(server, request, sent.status if sent is not None else None)
             server.end()
             raise
         except Exception as exc:

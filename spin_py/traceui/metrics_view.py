@@ -196,11 +196,17 @@ def _routes(messages: list[ExportMetricsServiceRequest]) -> list[dict[str, Any]]
 
 def _components(messages: list[ExportMetricsServiceRequest]) -> list[dict[str, Any]]:
     merged: dict[str, _Histogram] = {}
+    rejected: dict[str, int] = {}
     for point, attrs in _points(messages, hm.EXECUTE_DURATION):
         outcome = str(attrs.get(hm.SPIN_EXECUTE_OUTCOME, ""))
-        merged.setdefault(str(attrs.get(hm.SPIN_COMPONENT_ID, "")), _Histogram()).add(
-            point, error=outcome != "ok", tag=outcome
-        )
+        component = str(attrs.get(hm.SPIN_COMPONENT_ID, ""))
+        if outcome == hm.OUTCOME_REJECTED:  # never ran: not part of the durations
+            rejected[component] = rejected.get(component, 0) + point.count
+            merged.setdefault(component, _Histogram())
+            continue
+        merged.setdefault(component, _Histogram()).add(point, error=outcome != "ok", tag=outcome)
+    for component, count in rejected.items():
+        merged[component].by[hm.OUTCOME_REJECTED] = count
     rows = [{"component": c, **h.row(), "outcomes": h.by} for c, h in merged.items()]
     rows.sort(key=lambda r: (-r["count"], r["component"]))
     return rows

@@ -3,7 +3,9 @@ in its startup output, send requests with a traceparent, and read the JSON API."
 
 from __future__ import annotations
 
+import http.client
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -34,17 +36,33 @@ def start_with_ui(
     raise AssertionError("no 'Trace UI:' line:\n" + "".join(server._stdout))
 
 
+_CONNECTIONS: dict[tuple[str, int], http.client.HTTPConnection] = {}
+"""One kept-alive connection per server and thread."""
+
+
 def send(base_url: str, path: str, trace: str | None = None) -> int:
-    """GET `path` (with a sampled traceparent naming `trace`); the status code."""
+    """GET `path` (with a sampled traceparent naming `trace`) on a kept-alive connection; the
+    status code. The connection stays open: a client that hangs up the moment it has the
+    body can cut a guest that has not finished its response yet (it then traps), which
+    would make the traces these tests look at depend on timing."""
     headers = {"traceparent": f"00-{trace}-{CALLER_SPAN}-01"} if trace else {}
-    request = urllib.request.Request(base_url + path, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+    host, port = base_url.removeprefix("http://").rsplit(":", 1)
+    key = (base_url, threading.get_ident())
+    for attempt in (1, 2):
+        conn = _CONNECTIONS.get(key)
+        if conn is None:
+            conn = _CONNECTIONS[key] = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
             response.read()
             return int(response.status)
-    except urllib.error.HTTPError as err:
-        err.read()
-        return int(err.code)
+        except (ConnectionError, http.client.HTTPException):
+            conn.close()
+            del _CONNECTIONS[key]
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any, dict[str, str]]:

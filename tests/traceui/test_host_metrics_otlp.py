@@ -58,7 +58,7 @@ def test_host_metrics_are_exported_over_otlp(
         key = (
             point_attrs["http.request.method"],
             point_attrs.get("http.route"),
-            point_attrs["http.response.status_code"],
+            point_attrs.get("http.response.status_code"),
             point_attrs.get("error.type"),
         )
         counts[key] = counts.get(key, 0) + point.count

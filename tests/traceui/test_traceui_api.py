@@ -172,7 +172,7 @@ def test_api_shows_real_traces(
         p["metric"] == "spin.key_value.operations" and p["operation"] == "increment"
         for p in tables["platform"]
     )
-    assert tables["senders"] == int(workers)
+    assert 1 <= tables["senders"] <= int(workers)  # a worker that served nothing sends none
     status, body, _ = get(f"{ui}/api/status")
     assert body["mode"] == ("in-process" if workers == "1" else "workers")
 

@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -112,3 +113,29 @@ def test_the_ui_answers_only_to_local_host_names(
         ui, "POST", "/v1/traces", "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi"
     )
     assert refused.status == 415
+
+
+def test_requests_refused_for_overload_count_as_rejected(
+    spin_py_server: Callable[..., SpinPyProcess], built_component: Callable[[str], Path]
+) -> None:
+    built_component("misbehave")
+    server, ui = start_with_ui(
+        spin_py_server, REPO / "manifests" / "misbehave", "--workers", "1",
+        "--max-concurrent-requests", "1",
+    )  # fmt: skip
+    slow = threading.Thread(target=send, args=(server.base_url, "/sleep?ms=1500"))
+    slow.start()
+    try:
+        wait_for(
+            lambda: get(f"{ui}/api/metrics")[1]["active_requests"] == 1, what="the slow request"
+        )
+        assert send(server.base_url, "/ok") == 503
+    finally:
+        slow.join()
+
+    def outcomes() -> dict[str, int] | None:
+        rows = get(f"{ui}/api/metrics")[1]["components"]
+        found = rows[0]["outcomes"] if rows else {}
+        return found if found.get("ok") and found.get("rejected") else None
+
+    assert wait_for(outcomes, what="the component's outcomes") == {"ok": 1, "rejected": 1}
