@@ -6,11 +6,11 @@ streamed body: after its last byte), so the duration is the whole exchange:
     127.0.0.1 "GET /hello?name=x HTTP/1.1" 200 23 4.2ms trace_id=4bf92f3577b34da6a3ce929d0e0e4736
 
 Fields: client address (as the server span's `client.address`: X-Forwarded-For, Forwarded, else
-the peer), request line, status (`-` when the client went away before a response), body size
-(its `Content-Length`; `-` for a chunked body, whose size is not known yet), duration, and the
-trace id (the same as in the trace UI and any collector; present even
-when the trace is not sampled or exported). Characters of the request target that could forge
-a log line (control characters, quotes, backslashes) are escaped as `\\xHH`.
+the peer), request line, status (`-` when the client went away before the response head), body
+size (its `Content-Length`; `-` for a chunked body, whose size is not known yet), duration, and
+the trace id (the same as in the trace UI and any collector; present even when the trace is not
+sampled or exported). Characters of the request target that could forge a log line (control
+characters, quotes, backslashes) are escaped as `\\xHH`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@
 - `http.server.request.duration` (histogram, s): `http.request.method`, `url.scheme`,
   `http.route`, `http.response.status_code`, `network.protocol.version`, `error.type`;
 - `http.server.active_requests` (up-down counter): `http.request.method`, `url.scheme`;
-- `spin.component.execute.duration` (histogram, s): `spin.component.id`, `spin.execute.outcome`;
+- `spin.component.execute.duration` (histogram, s): `spin.component.id`, `spin.execute.outcome`
+  (the `OutcomeKind` values, or `rejected`: refused for overload before running);
 - `http.client.request.duration` (histogram, s; outbound HTTP from components):
   `http.request.method`, `server.address`, `server.port`, `http.response.status_code`,
   `error.type`;
