@@ -42,10 +42,12 @@ def spin_py(
     env: dict[str, str] | None = None,
     name: str = "spin-py",
     workers: int | None = None,
+    extra: tuple[str, ...] = (),
 ) -> Target:
-    """`spin-py up -f manifests/<manifest>`; `workers=None` keeps the default worker count."""
+    """`spin-py up -f manifests/<manifest> [*extra]`; `workers=None` keeps the default worker
+    count."""
     command = [str(SPIN_PY), "up", "-f", str(REPO / "manifests" / manifest)]
-    command += ["--listen", f"127.0.0.1:{port}", "--state-dir", str(state_dir)]
+    command += ["--listen", f"127.0.0.1:{port}", "--state-dir", str(state_dir), *extra]
     if workers is not None:
         command += ["--workers", str(workers)]
     note = "default workers" if workers is None else f"{workers} worker process(es)"

@@ -364,8 +364,11 @@ def _echo_measure(bench: Bench, server: procs.Server, url: str, body: bytes) -> 
 
 
 def w4(bench: Bench) -> Section:
-    """Tracing overhead: spin-py hello-proxy with OTLP/HTTP export to a null collector."""
-    section = Section("W4", "hello-proxy on spin-py, OTLP export off vs on (null collector)")
+    """Tracing overhead: spin-py hello-proxy with OTLP/HTTP export to a null collector, and with
+    the built-in trace UI (`--trace-ui`, export off)."""
+    section = Section(
+        "W4", "hello-proxy on spin-py, OTLP export off vs on (null collector) vs --trace-ui"
+    )
     collector_target = targets.null_collector(procs.free_port())
     collector = bench.start(collector_target)
     with procs.running(collector):
@@ -376,10 +379,13 @@ def w4(bench: Bench) -> Section:
                               name="spin-py tracing off")  # fmt: skip
         on = targets.spin_py("hello", procs.free_port(), bench.state_dir(), "/hello-proxy", env,
                              name="spin-py tracing on")  # fmt: skip
-        section.rows += throughput(bench, [(off, ["/hello-proxy"]), (on, ["/hello-proxy"])])
+        ui = targets.spin_py("hello", procs.free_port(), bench.state_dir(), "/hello-proxy",
+                             name="spin-py --trace-ui", extra=("--trace-ui",))  # fmt: skip
+        plan = [(off, ["/hello-proxy"]), (on, ["/hello-proxy"]), (ui, ["/hello-proxy"])]
+        section.rows += throughput(bench, plan)
         time.sleep(6)  # the batch span processor flushes every 5 s
         received = _collector_stats(collector_target.url("/stats"))
-    section.rows[-1]["collector"] = received
+    section.row("spin-py tracing on")["collector"] = received
     if not received.get("traces_requests"):
         section.notes.append(
             "the null collector received no trace exports: the on/off ratio "
@@ -389,6 +395,10 @@ def w4(bench: Bench) -> Section:
         section.row("spin-py tracing on").get("rps"), section.row("spin-py tracing off").get("rps")
     )
     section.ratio("req/s tracing on / off", value, ">= 0.9", _at_least(value, 0.9))
+    value = _div(
+        section.row("spin-py --trace-ui").get("rps"), section.row("spin-py tracing off").get("rps")
+    )
+    section.ratio("req/s --trace-ui / tracing off", value, ">= 0.9", _at_least(value, 0.9))
     return section
 
 
