@@ -53,7 +53,7 @@ from spin_py.outbound import OutboundClient, SelfOrigin
 from spin_py.routing import Router
 from spin_py.runtime.compile_cache import report_to_stderr
 from spin_py.runtime.remote_sources import resolve_remote_sources
-from spin_py.server import lifecycle
+from spin_py.server import lifecycle, trace_ui
 from spin_py.server.app import serving_web_app
 from spin_py.server.bridge import WasmComponentHandler, build_handler
 from spin_py.server.drain import Drain
@@ -96,12 +96,14 @@ def run_watch(
     """Watch and serve until SIGINT/SIGTERM (errors binding the port are `SpinPyError`s)."""
     ssl_context = None if config.tls is None else server_context(config.tls)
     sock = bind_listener(config.listen, find_free_port=config.find_free_port)
-    session = WatchSession(config, settings, sock, cache_dir, environ, out, err)
+    ui_sock = trace_ui.bind(config)
+    extras = trace_ui.in_process(config, ui_sock)
+    session = WatchSession(config, settings, sock, cache_dir, environ, out, err, extras)
     try:
         lifecycle.run(
             session.web_app,
             sock,
-            session.print_listing,
+            trace_ui.announcing(session.print_listing, ui_sock, config, out),
             await_turn=session.first_load,
             ssl_context=ssl_context,
             drain=session.drain,
@@ -109,6 +111,8 @@ def run_watch(
     finally:
         session.shutdown_telemetry()
         sock.close()
+        if ui_sock is not None:
+            ui_sock.close()
 
 
 class WatchSession:
@@ -123,8 +127,10 @@ class WatchSession:
         environ: Mapping[str, str],
         out: TextIO,
         err: TextIO,
+        extras: trace_ui.TelemetryExtras | None = None,
     ) -> None:
         self._config = config
+        self._extras = extras or trace_ui.TelemetryExtras()
         self._settings = settings
         self._sock = sock
         self._cache_dir = cache_dir
@@ -156,13 +162,22 @@ class WatchSession:
             name = self._app.name if self._app is not None else name
         except SpinPyError as error:
             self._report(error)
-        self._telemetry = configure(dict(self._config.otel_env), app_name=name, version=__version__)
+        self._telemetry = configure(
+            dict(self._config.otel_env),
+            app_name=name,
+            version=__version__,
+            span_processors=self._extras.span_processors,
+            metric_readers=self._extras.metric_readers,
+            access_log=self._extras.access_log,
+        )
         self._tasks = [
             asyncio.create_task(self._watch_files(), name="spin-py-watch-files"),
             asyncio.create_task(self._process(), name="spin-py-watch-cycles"),
         ]
         web_app = serving_web_app(self.live.handle, self.live, self._telemetry, self.drain)
         web_app.on_cleanup.insert(0, self._stop_tasks)
+        if self._extras.setup_app is not None:  # --trace-ui: the UI serves beside the app
+            self._extras.setup_app(web_app)
         return web_app
 
     async def first_load(self) -> None:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.support.server_fixtures import SpinPyProcess, raw_request, run_spin_py
+from tests.support.server_fixtures import SpinPyProcess, raw_request, run_spin_py, start_spin_py
 from tests.support.traceui_support import get, send, start_with_ui, trace_id, trace_with, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -139,3 +139,20 @@ def test_requests_refused_for_overload_count_as_rejected(
         return found if found.get("ok") and found.get("rejected") else None
 
     assert wait_for(outcomes, what="the component's outcomes") == {"ok": 1, "rejected": 1}
+
+
+def test_spin_py_watch_serves_the_trace_ui_too(built_component: Callable[[str], Path]) -> None:
+    built_component("tiny")
+    server = start_spin_py(TINY, "--skip-build", "--trace-ui", "--access-log", subcommand="watch")
+    try:
+        line = wait_for(
+            lambda: re.search(r"Trace UI: (http://127\.0\.0\.1:\d+)/", "".join(server._stdout)),
+            what="the Trace UI line",
+        )
+        ui = line.group(1)
+        assert send(server.base_url, "/", trace_id(7)) == 200
+        trace = wait_for(lambda: trace_with(ui, trace_id(7), 2), what="the trace in the UI")
+        assert {s["name"] for s in trace["spans"]} == {"GET /...", "execute_wasm_component tiny"}
+    finally:
+        finished = server.stop()
+    assert f"trace_id={trace_id(7)}" in finished.stderr
