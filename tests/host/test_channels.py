@@ -23,14 +23,8 @@ from spin_py.host.channels import (
 from spin_py.host.state import RequestState, bind
 from spin_py.host.streams import IoError, StreamClosed, StreamFailed
 from spin_py.host.table import DeadlineExceeded, HostTrap
-from tests.support.runtime_harness import LoopThread, make_state
-
-
-@pytest.fixture
-def lt() -> Iterator[LoopThread]:
-    loop_thread = LoopThread()
-    yield loop_thread
-    loop_thread.close()
+from tests.support.models import make_state
+from tests.support.runtime_harness import LoopThread
 
 
 @pytest.fixture

@@ -15,13 +15,8 @@ from pathlib import Path
 import aiohttp
 
 from spin_py.runtime.compile_cache import default_cache_dir
-from tests.support.outbound_support import (
-    closed_port,
-    error_case,
-    run_upstream,
-    serve_outbound,
-    write_manifest,
-)
+from tests.support.outbound_support import closed_port, error_case, run_upstream, write_manifest
+from tests.support.wasm_server import serve
 
 
 @dataclass(frozen=True)
@@ -76,7 +71,7 @@ async def test_every_form_allowed_and_denied(
         variables = {"upstream_host": f"127.0.0.1:{upstream.port}", "off": ""}
         path = write_manifest(tmp_path, components, routes, variables)
         async with (
-            serve_outbound(path, default_cache_dir(os.environ)) as served,
+            serve(path, default_cache_dir(os.environ)) as served,
             aiohttp.ClientSession() as session,
         ):
             wrong = []

@@ -16,7 +16,8 @@ import pytest
 from spin_py.runtime.compile_cache import default_cache_dir
 from spin_py.telemetry import configure
 from tests.support.otlp_receiver import OtlpReceiver, otlp_receiver  # noqa: F401  (fixture)
-from tests.support.outbound_support import Served, error_case, serve_outbound, write_manifest
+from tests.support.outbound_support import error_case, write_manifest
+from tests.support.wasm_server import Served, serve
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
@@ -38,7 +39,7 @@ def chain_manifest(
 @pytest.fixture
 async def served(built_component: Callable[[str], Path], tmp_path: Path) -> AsyncIterator[Served]:
     path = chain_manifest(built_component, tmp_path)
-    async with serve_outbound(path, default_cache_dir(os.environ)) as server:
+    async with serve(path, default_cache_dir(os.environ)) as server:
         yield server
 
 
@@ -108,7 +109,7 @@ async def test_every_component_with_the_wildcard_and_unknown_ids(
     built_component: Callable[[str], Path], tmp_path: Path
 ) -> None:
     path = chain_manifest(built_component, tmp_path, ["http://*.spin.internal"])
-    async with serve_outbound(path, default_cache_dir(os.environ)) as served:
+    async with serve(path, default_cache_dir(os.environ)) as served:
         hello = await fetch(f"{served.base_url}/front/?component=hello")
         assert hello.status == 200
         unknown = await fetch(f"{served.base_url}/front/?component=nope")
@@ -127,7 +128,7 @@ async def test_the_trace_continues_into_the_chained_component(
     telemetry = configure(env, app_name="chain", version="test")
     path = chain_manifest(built_component, tmp_path)
     try:
-        async with serve_outbound(path, default_cache_dir(os.environ), telemetry=telemetry) as s:
+        async with serve(path, default_cache_dir(os.environ), telemetry=telemetry) as s:
             headers = {"traceparent": f"00-{TRACE}-{CALLER_SPAN}-01"}
             response = await fetch(f"{s.base_url}/front/a", headers=headers)
             assert response.status == 200

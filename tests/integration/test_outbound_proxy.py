@@ -16,18 +16,16 @@ import pytest
 
 from spin_py.runtime.compile_cache import default_cache_dir
 from tests.support.outbound_support import (
-    MIB,
-    Served,
     closed_port,
     error_case,
-    payload,
     raw_listener,
     run_upstream,
-    serve_outbound,
     sha256,
     unaccepting_port,
     write_manifest,
 )
+from tests.support.outbound_upstreams import MIB, payload
+from tests.support.wasm_server import Served, serve
 
 BIG = 20 * MIB
 CLIENT_TIMEOUT = aiohttp.ClientTimeout(total=120)
@@ -47,7 +45,7 @@ def proxy_manifest(built_component: Callable[[str], Path], tmp_path: Path) -> Pa
 
 @pytest.fixture
 async def served(proxy_manifest: Path) -> AsyncIterator[Served]:
-    async with serve_outbound(proxy_manifest, default_cache_dir(os.environ)) as server:
+    async with serve(proxy_manifest, default_cache_dir(os.environ)) as server:
         yield server
 
 

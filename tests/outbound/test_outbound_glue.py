@@ -17,10 +17,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 from wasmtime.component import Variant
 
-from spin_py.host.context import ComponentContext, RuntimeSettings
 from spin_py.host.state import RequestState, bind
 from spin_py.host.streams import StreamClosed, StreamFailed
-from spin_py.manifest.model import App, Component
+from spin_py.manifest.model import Component
 from spin_py.outbound import OutboundError, SelfOrigin
 from spin_py.outbound.host import OutboundHost, policy_for
 from spin_py.outbound.request_body import release, request_chunks
@@ -35,6 +34,7 @@ from spin_py.wasi.http.body import OutgoingBody
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields
 from spin_py.wasi.http.request import OutgoingRequest
+from tests.support.models import make_state
 
 
 @pytest.fixture
@@ -49,13 +49,12 @@ def bg_loop() -> Iterator[asyncio.AbstractEventLoop]:
     running.close()
 
 
-def make_state(
+def caller_state(
     bg_loop: asyncio.AbstractEventLoop, tmp_path: Path, allowed: tuple[str, ...] = ()
 ) -> RequestState:
-    component = Component(id="caller", source="caller.wasm", allowed_outbound_hosts=allowed)
-    app = App(manifest_path=tmp_path / "spin.toml", name="t", components={"caller": component})
-    ctx = ComponentContext(app, component, RuntimeSettings(state_dir=tmp_path))
-    return RequestState(ctx, bg_loop)
+    """A request of component "caller" with these `allowed_outbound_hosts`."""
+    caller = Component(id="caller", source="caller.wasm", allowed_outbound_hosts=allowed)
+    return make_state(bg_loop, tmp=tmp_path, component=caller)
 
 
 def on_loop(bg_loop: asyncio.AbstractEventLoop, coro: object) -> concurrent.futures.Future[object]:
@@ -84,7 +83,7 @@ def request_body(state: RequestState, capacity: int = 256 * 1024) -> OutgoingBod
 def test_body_streams_to_the_reader_and_ends_on_finish(
     bg_loop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> None:
-    state = make_state(bg_loop, tmp_path)
+    state = caller_state(bg_loop, tmp_path)
     body = request_body(state, capacity=4096)
     stream = body.take_stream()
     assert stream is not None
@@ -100,7 +99,7 @@ def test_body_streams_to_the_reader_and_ends_on_finish(
 def test_body_applies_backpressure_until_read(
     bg_loop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> None:
-    body = request_body(make_state(bg_loop, tmp_path), capacity=1024)
+    body = request_body(caller_state(bg_loop, tmp_path), capacity=1024)
     stream = body.take_stream()
     assert stream is not None
     stream.write(b"x" * 1024)
@@ -115,7 +114,7 @@ def test_body_applies_backpressure_until_read(
 def test_abort_fails_the_reader_with_the_error_code(
     bg_loop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> None:
-    body = request_body(make_state(bg_loop, tmp_path))
+    body = request_body(caller_state(bg_loop, tmp_path))
     stream = body.take_stream()
     assert stream is not None
     stream.write(b"abc")
@@ -129,7 +128,7 @@ def test_abort_fails_the_reader_with_the_error_code(
 def test_release_wakes_a_blocked_writer_and_drops_its_writes(
     bg_loop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> None:
-    state = make_state(bg_loop, tmp_path)
+    state = caller_state(bg_loop, tmp_path)
     body = request_body(state, capacity=1024)
     stream = body.take_stream()
     assert stream is not None
@@ -166,7 +165,7 @@ def test_incoming_response_strips_forbidden_headers_and_releases_once(
         return None
 
     response = incoming_response(
-        make_state(bg_loop, tmp_path),
+        caller_state(bg_loop, tmp_path),
         200,
         [("content-length", b"0"), ("Connection", b"close"), ("x-a", b"1"), ("host", b"h")],
         no_body,
@@ -186,7 +185,7 @@ def test_dropping_a_pending_future_cancels_the_request(
     bg_loop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> None:
     future: concurrent.futures.Future[object] = concurrent.futures.Future()
-    pending = PendingResponse(make_state(bg_loop, tmp_path), future)  # type: ignore[arg-type]
+    pending = PendingResponse(caller_state(bg_loop, tmp_path), future)  # type: ignore[arg-type]
     assert pending.get() is None and not pending.subscribe().ready()
     pending.on_drop()
     assert future.cancelled()
@@ -200,7 +199,7 @@ def test_an_untaken_response_is_released_when_the_future_is_dropped(
     async def no_body() -> bytes | None:
         return None
 
-    state = make_state(bg_loop, tmp_path)
+    state = caller_state(bg_loop, tmp_path)
     response = incoming_response(state, 204, [], no_body, lambda: released.append(1))
     future: concurrent.futures.Future[object] = concurrent.futures.Future()
     pending = PendingResponse(state, future)  # type: ignore[arg-type]
@@ -234,7 +233,7 @@ def refused(
     request: OutgoingRequest,
     origin: SelfOrigin | None = None,
 ) -> object:
-    state = make_state(bg_loop, tmp_path, allowed)
+    state = caller_state(bg_loop, tmp_path, allowed)
     telemetry = configure({}, app_name="t", version="0", span_exporter=memory)
     prepare_execute(state, telemetry, None)
     host = OutboundHost()
@@ -276,7 +275,7 @@ def test_an_empty_host_is_a_self_request(
 def test_a_malformed_allowed_list_denies_everything(
     bg_loop: asyncio.AbstractEventLoop, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    state = make_state(bg_loop, tmp_path, ("http://{{ missing }}",))
+    state = caller_state(bg_loop, tmp_path, ("http://{{ missing }}",))
     policy = policy_for(state.component)
     assert policy.rules == ()
     assert "allowed_outbound_hosts cannot be used" in caplog.text

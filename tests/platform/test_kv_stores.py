@@ -21,7 +21,7 @@ from spin_py.platform.runtime_config import (
     RedisStoreConfig,
     SpinStoreConfig,
 )
-from tests.support.platform_apps import make_app
+from tests.support.models import make_app
 
 
 def test_default_store_is_a_sqlite_file_in_the_state_dir(tmp_path: Path) -> None:

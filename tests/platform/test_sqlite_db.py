@@ -25,7 +25,7 @@ from spin_py.platform.sqlite_db import (
     SqlValue,
     parse_sqlite_args,
 )
-from tests.support.platform_apps import make_app
+from tests.support.models import make_app
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from spin_py.platform.variables import (
     VarRef,
     parse_template,
 )
-from tests.support.platform_apps import make_app
+from tests.support.models import make_app
 
 
 def app_with(tmp_path: Path, *variables: Variable, templates: dict[str, str]) -> App:

@@ -26,13 +26,8 @@ from spin_py.runtime.engine import TICK_SECONDS, get_engine
 from spin_py.runtime.interrupt import INTERRUPTED_MESSAGE, SLICE_SECONDS, next_slice
 from spin_py.runtime.invoke import Invoker, Outcome, OutcomeKind
 from spin_py.runtime.loader import LoadedComponent, load_components
-from tests.support.runtime_harness import (
-    CONTROL,
-    IO_MODULES,
-    LoopThread,
-    make_app,
-    simple_handler_wat,
-)
+from tests.support.models import make_app
+from tests.support.runtime_harness import CONTROL, IO_MODULES, LoopThread, simple_handler_wat
 
 COUNT_DOWN = """(local $i i32)
   (local.set $i (i32.const {n}))
@@ -75,13 +70,6 @@ def loaded(tmp_path_factory: pytest.TempPathFactory, linker: Linker) -> dict[str
     app = make_app(tmp, {name: f"{name}.wat" for name in GUESTS})
     settings = RuntimeSettings(state_dir=tmp / ".spin")
     return load_components(app, settings, get_engine(), None, linker=linker)
-
-
-@pytest.fixture(scope="module")
-def lt() -> Iterator[LoopThread]:
-    loop_thread = LoopThread()
-    yield loop_thread
-    loop_thread.close()
 
 
 @pytest.fixture

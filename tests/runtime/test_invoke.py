@@ -30,12 +30,12 @@ from spin_py.runtime.engine import get_engine
 from spin_py.runtime.invoke import Invoker, Limits, Outcome, OutcomeKind
 from spin_py.runtime.loader import LoadedComponent, load_components
 from spin_py.wasi.io.streams import INPUT_STREAM, OUTPUT_STREAM
+from tests.support.models import make_app
 from tests.support.runtime_harness import (
     CONTROL,
     ECHO_WAT,
     IO_MODULES,
     LoopThread,
-    make_app,
     simple_handler_wat,
 )
 
@@ -95,13 +95,6 @@ def loaded(tmp_path_factory: pytest.TempPathFactory, linker: Linker) -> dict[str
     return load_components(
         app, RuntimeSettings(state_dir=tmp / ".spin"), get_engine(), None, linker=linker
     )
-
-
-@pytest.fixture(scope="module")
-def lt() -> Iterator[LoopThread]:
-    loop_thread = LoopThread()
-    yield loop_thread
-    loop_thread.close()
 
 
 LIMITS = Limits(request_timeout=0.5, max_instance_memory=8 * MIB)

@@ -14,7 +14,8 @@ from spin_py.manifest.model import App, Component, HttpTrigger, RemoteSource
 from spin_py.runtime.composition import build_linker
 from spin_py.runtime.engine import get_engine
 from spin_py.runtime.loader import LoadedComponent, load_components, trigger_component_ids
-from tests.support.runtime_harness import IO_MODULES, io_imports_wat, make_app, simple_handler_wat
+from tests.support.models import make_app
+from tests.support.runtime_harness import IO_MODULES, io_imports_wat, simple_handler_wat
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from spin_py.host.context import RuntimeSettings
 from spin_py.runtime.compile_cache import default_cache_dir
 from spin_py.runtime.engine import get_engine
 from spin_py.runtime.loader import load_components
-from tests.support.runtime_harness import make_app
+from tests.support.models import make_app
 
 
 @pytest.mark.parametrize("name", ["hello", "hello-proxy", "echo", "misbehave", "tiny"])

@@ -23,7 +23,8 @@ from spin_py.manifest.model import App, Component, Variable
 from spin_py.platform.runtime_config import RuntimeConfig
 from spin_py.platform.services import PlatformServices, open_platform
 from spin_py.spin_api.sqlite import ConnectionHandle
-from tests.support.host_calls import Host, HostFunc, hello_import_types, make_context
+from tests.support.host_calls import Host, HostFunc, hello_import_types
+from tests.support.models import make_context
 
 Types = dict[str, dict[str, FuncType]]
 FUNCS: dict[tuple[str, str], HostFunc] = {

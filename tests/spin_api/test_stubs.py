@@ -26,13 +26,8 @@ from spin_py.runtime.engine import get_engine
 from spin_py.spin_api import key_value, sqlite, variables
 from spin_py.spin_api._support import InterfaceError
 from spin_py.wasi import cli, filesystem, sockets
-from tests.support.host_calls import (
-    Host,
-    HostFunc,
-    hello_component,
-    hello_import_types,
-    make_context,
-)
+from tests.support.host_calls import Host, HostFunc, hello_component, hello_import_types
+from tests.support.models import make_context
 
 Types = dict[str, dict[str, FuncType]]
 

@@ -22,25 +22,12 @@ from wasmtime import _ffi as ffi
 from wasmtime.component import Component as WasmComponent
 from wasmtime.component import ComponentInstanceType, FuncType
 
-from spin_py.host.context import ComponentContext, RuntimeSettings
+from spin_py.host.context import ComponentContext
 from spin_py.host.state import RequestState, bind
-from spin_py.manifest.model import App, Component
 from spin_py.runtime.compile_cache import CompileCache, default_cache_dir
 from spin_py.runtime.engine import NO_DEADLINE_TICKS, get_engine
 
 HostFunc = Callable[..., Any]
-
-
-def make_context(
-    tmp: Path, component: Component | None = None, **settings: Any
-) -> ComponentContext:
-    """A ComponentContext for `component` in an app whose manifest would live in `tmp`."""
-    component = component or Component(id="test-component", source="test.wasm")
-    app = App(
-        manifest_path=tmp / "spin.toml", name="test-app", components={component.id: component}
-    )
-    settings.setdefault("state_dir", tmp / ".spin")
-    return ComponentContext(app, component, RuntimeSettings(**settings))
 
 
 def new_store() -> wasmtime.Store:

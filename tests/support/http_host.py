@@ -9,7 +9,6 @@ takes. A value of the wrong shape fails here as it would in a guest call.
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +18,11 @@ import wasmtime
 from wasmtime import _ffi as ffi
 from wasmtime.component import Component, FuncType, ResourceHost
 
-from spin_py.host.context import ComponentContext, RuntimeSettings
 from spin_py.host.state import RequestState, bind
 from spin_py.host.table import ResourceKind
-from spin_py.manifest.model import App
-from spin_py.manifest.model import Component as ManifestComponent
 from spin_py.runtime.engine import get_engine
 from spin_py.wasi.http import outgoing, types
+from tests.support.models import make_state
 
 WAT = Path(__file__).parents[1] / "wasi" / "data" / "http_types_imports.wat"
 TYPES_IMPORT = "wasi:http/types@0.2.0"
@@ -51,16 +48,6 @@ def func_types(interface: str) -> dict[str, FuncType]:
         for name, item in instance.exports(engine).items()
         if isinstance(item.ty, FuncType)
     }
-
-
-def make_state(
-    loop: asyncio.AbstractEventLoop | None = None, tmp: Path = Path(".")
-) -> RequestState:
-    """A RequestState for a throwaway component (no manifest on disk is read)."""
-    app = App(manifest_path=tmp / "spin.toml", name="test-app")
-    component = ManifestComponent(id="test-component", source="test.wasm")
-    ctx = ComponentContext(app, component, RuntimeSettings(state_dir=tmp))
-    return RequestState(ctx, loop or asyncio.new_event_loop())
 
 
 @dataclass

@@ -1,11 +1,6 @@
-"""Helpers for the outbound HTTP integration tests: an in-process spin-py server with outbound
-wired, real upstream servers on 127.0.0.1, manifests written per test.
+"""Helpers for the outbound HTTP integration tests: real upstream servers on 127.0.0.1 and
+manifests written per test (the server itself is `tests.support.wasm_server.serve`).
 
-- `serve_outbound(manifest, ...)`: the real aiohttp app, router, wasi:http bridge and outbound
-  host, on a free port of 127.0.0.1 in the test's event loop, with the self origin set to that
-  port (as `spin-py up` does) and an `OutboundClient` whose resolver knows only the names it is
-  given (`upstream.test`, `api.upstream.test` -> 127.0.0.1), so no name lookup leaves the
-  machine. `telemetry=` adds the server span middleware (and the export it configures).
 - `Upstream`: an aiohttp app recording what it received (`/inspect`, `/download`, `/sink`,
   `/status/<code>`, `/redirect`); `raw_listener(handler)`: a plain asyncio server for
   misbehaving upstreams; `unaccepting_port()`: a listener whose accept queue is full, so
@@ -19,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,29 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
 
-from spin_py import manifest
-from spin_py.host.context import RuntimeSettings
-from spin_py.outbound import OutboundClient, SelfOrigin
-from spin_py.routing import Router
-from spin_py.runtime.engine import get_engine
-from spin_py.runtime.invoke import Invoker, Limits
-from spin_py.runtime.loader import load_components
-from spin_py.server.app import create_web_app
-from spin_py.server.bridge import WasmComponentHandler
-from spin_py.telemetry import Telemetry
-from tests.support.wasm_server import LogCollector, Served
-
-PATTERN = bytes(range(256)) * 256  # 64 KiB
-MIB = 1024 * 1024
-KNOWN_NAMES = {"upstream.test": "127.0.0.1", "api.upstream.test": "127.0.0.1"}
-
-
-def payload(size: int) -> bytes:
-    """`size` deterministic bytes."""
-    whole, rest = divmod(size, len(PATTERN))
-    return PATTERN * whole + PATTERN[:rest]
+from tests.support.outbound_upstreams import payload
 
 
 def sha256(data: bytes) -> str:
@@ -60,72 +33,6 @@ def error_case(case: str) -> str:
     """`connection-read-timeout` -> `ConnectionReadTimeout`, `DNS-error` -> `DnsError`: the
     componentize-py class name (without `ErrorCode_`) the proxy component reports."""
     return "".join(word[:1].upper() + word[1:].lower() for word in case.split("-"))
-
-
-class StaticResolver(AbstractResolver):
-    """Resolves only the names it was given; anything else fails like getaddrinfo does."""
-
-    def __init__(self, names: dict[str, str]) -> None:
-        self.names = names
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        if host not in self.names:
-            raise OSError(socket.EAI_NONAME, "Name or service not known")
-        address = self.names[host]
-        return [
-            ResolveResult(
-                hostname=host,
-                host=address,
-                port=port,
-                family=socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
-        ]
-
-    async def close(self) -> None:
-        return None
-
-
-# --- the in-process server ---------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def serve_outbound(
-    manifest_path: Path,
-    cache_dir: Path,
-    *,
-    telemetry: Telemetry | None = None,
-    request_timeout: float | None = None,
-    names: dict[str, str] | None = None,
-) -> AsyncIterator[Served]:
-    """Serve `manifest_path` until the block ends (see the module docstring)."""
-    app = manifest.load(manifest_path)
-    settings = RuntimeSettings(state_dir=cache_dir / "state", quiet=True)
-    components = load_components(app, settings, get_engine(), cache_dir, report=lambda _: None)
-    client = OutboundClient(resolver=StaticResolver(names or KNOWN_NAMES))
-    invoker = Invoker(limits=Limits(request_timeout=request_timeout))
-    handler = WasmComponentHandler(components, invoker, client=client)
-    web_app = create_web_app(app, Router.build(app.triggers), handler, telemetry)
-    runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=2.0)
-    collector = LogCollector()
-    logger = logging.getLogger("spin_py")
-    logger.addHandler(collector)
-    old_level = logger.level
-    logger.setLevel(logging.DEBUG)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
-        handler.set_self_origin(SelfOrigin("http", "127.0.0.1", port))
-        yield Served(f"http://127.0.0.1:{port}", collector, port)
-    finally:
-        await runner.cleanup()
-        logger.removeHandler(collector)
-        logger.setLevel(old_level)
 
 
 def write_manifest(

@@ -1,5 +1,6 @@
-"""Helpers for the outbound client tests (fixtures are in conftest.py): deterministic payloads,
-a resolver that knows only the names it is given, the upstream aiohttp app, raw-server types."""
+"""Upstream-side helpers for the outbound tests: deterministic payloads, the one resolver that
+knows only the names it is given (`StaticResolver`, used by every test's outbound client), the
+upstream aiohttp app, raw-server types (fixtures are in tests/outbound/conftest.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 PATTERN = bytes(range(256)) * 256  # 64 KiB
 MIB = 1024 * 1024
+KNOWN_NAMES = {"upstream.test": "127.0.0.1", "api.upstream.test": "127.0.0.1"}
+"""The names the test servers' outbound client resolves (to the test's own upstreams)."""
 GZIPPED = gzip.compress(b"hello outbound " * 100)
 
 

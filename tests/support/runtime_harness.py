@@ -13,14 +13,11 @@ import asyncio
 import threading
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
-from spin_py.host.context import ComponentContext, RuntimeSettings
-from spin_py.host.state import RequestState
-from spin_py.manifest.model import App, Component, HttpTrigger
 from spin_py.runtime.composition import WASI_IO, AddToLinker
 from spin_py.wasi import clocks, random
+from tests.support.models import make_state
 
 T = TypeVar("T")
 
@@ -67,27 +64,6 @@ def loop_thread() -> Iterator[LoopThread]:
         yield lt
     finally:
         lt.close()
-
-
-def make_app(tmp: Path, sources: dict[str, str]) -> App:
-    """An app whose manifest would be `tmp/spin.toml`, one trigger per component."""
-    components = {cid: Component(id=cid, source=src) for cid, src in sources.items()}
-    triggers = tuple(
-        HttpTrigger(id=f"{cid}-http-trigger", route=f"/{cid}", component=cid) for cid in sources
-    )
-    return App(
-        manifest_path=tmp / "spin.toml", name="test-app", triggers=triggers, components=components
-    )
-
-
-def make_context(tmp: Path = Path("/nonexistent")) -> ComponentContext:
-    app = make_app(tmp, {"test-component": "test.wasm"})
-    component = app.components["test-component"]
-    return ComponentContext(app, component, RuntimeSettings(state_dir=tmp / ".spin"))
-
-
-def make_state(loop: asyncio.AbstractEventLoop, deadline: float | None = None) -> RequestState:
-    return RequestState(component=make_context(), loop=loop, deadline=deadline)
 
 
 # -- component text guests ---------------------------------------------------------------------
@@ -328,7 +304,7 @@ class DirectHost:
         from spin_py.runtime.engine import get_engine
 
         self.store = wasmtime.Store(get_engine())
-        self.state = make_state(loop, deadline)
+        self.state = make_state(loop, deadline=deadline)
 
     def call(self, fn: Any, *args: Any) -> Any:
         from spin_py.host.state import bind

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from spin_py.host.context import ComponentContext, RuntimeSettings
 from spin_py.host.state import RequestState
-from spin_py.manifest.model import App, Component
+from spin_py.manifest.model import Component
 from spin_py.telemetry import Telemetry, configure
+from tests.support.models import make_context
 
 COMPONENT_ID = "users-api"
 
@@ -22,11 +22,7 @@ COMPONENT_ID = "users-api"
 def make_state(tmp_path: Path) -> Iterator[Callable[[], RequestState]]:
     """Builds RequestStates for a one-component app (their loop is never run)."""
     loop = asyncio.new_event_loop()
-    component = Component(id=COMPONENT_ID, source="users.wasm")
-    app = App(
-        manifest_path=tmp_path / "spin.toml", name="demo", components={COMPONENT_ID: component}
-    )
-    ctx = ComponentContext(app, component, RuntimeSettings(state_dir=tmp_path))
+    ctx = make_context(tmp_path, Component(id=COMPONENT_ID, source="users.wasm"))
     yield lambda: RequestState(component=ctx, loop=loop)
     loop.close()
 

@@ -1,16 +1,20 @@
-"""Serve a manifest's components in-process: the real aiohttp app, router and wasi:http bridge on
-a free port of 127.0.0.1, in the test's own event loop.
+"""The one in-process spin-py server of the tests: the real aiohttp app, router, wasi:http bridge
+and outbound host on a free port of 127.0.0.1, in the test's own event loop.
 
-`serve(manifest)` is an async context manager yielding a `Served` (base URL plus the captured
-log records of the `spin_py` loggers). Components are compiled through a compile cache under the
-session's temporary directory, so every test after the first loads them in milliseconds.
+`serve(manifest, cache_dir, *, outbound=..., telemetry=...)` is an async context manager
+yielding a `Served` (base URL, port, and the captured log records of the `spin_py` loggers).
+The self origin is set to the bound port (as `spin-py up` does), and the outbound client's
+resolver knows only the names in `outbound` (`upstream.test`, `api.upstream.test` ->
+127.0.0.1 by default), so no name lookup leaves the machine. `telemetry=` adds the server span
+middleware (and the export it configures). Components are compiled through a compile cache
+under `cache_dir`, so every test after the first loads them in milliseconds.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,12 +22,15 @@ from aiohttp import web
 
 from spin_py import manifest
 from spin_py.host.context import RuntimeSettings
+from spin_py.outbound import OutboundClient, SelfOrigin
 from spin_py.routing import Router
 from spin_py.runtime.engine import get_engine
 from spin_py.runtime.invoke import Invoker, Limits
 from spin_py.runtime.loader import load_components
 from spin_py.server.app import create_web_app
 from spin_py.server.bridge import WasmComponentHandler
+from spin_py.telemetry import Telemetry
+from tests.support.outbound_upstreams import KNOWN_NAMES, StaticResolver
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO / "manifests"
@@ -62,14 +69,14 @@ async def serve(
     manifest_path: Path,
     cache_dir: Path,
     *,
+    outbound: Mapping[str, str] = KNOWN_NAMES,
+    telemetry: Telemetry | None = None,
     request_timeout: float | None = None,
     max_instance_memory: int | None = None,
     sources: dict[str, Path] | None = None,
 ) -> AsyncIterator[Served]:
-    """Serve `manifest_path` (a spin.toml or its directory) until the block ends.
-
-    `sources` replaces component sources (id -> path), e.g. with a freshly built wasm.
-    """
+    """Serve `manifest_path` (a spin.toml or its directory) until the block ends (see the module
+    docstring). `sources` replaces component sources (id -> path), e.g. with a fresh build."""
     app = manifest.load(manifest_path)
     if sources:
         app = _with_sources(app, sources)
@@ -83,8 +90,9 @@ async def serve(
         report=lambda _line: None,
     )
     limits = Limits(request_timeout=request_timeout, max_instance_memory=max_instance_memory)
-    handler = WasmComponentHandler(components, Invoker(limits=limits))
-    web_app = create_web_app(app, Router.build(app.triggers), handler)
+    client = OutboundClient(resolver=StaticResolver(dict(outbound)))
+    handler = WasmComponentHandler(components, Invoker(limits=limits), client=client)
+    web_app = create_web_app(app, Router.build(app.triggers), handler, telemetry)
     runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=2.0)
     collector = LogCollector()
     logger = logging.getLogger("spin_py")
@@ -96,7 +104,8 @@ async def serve(
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = runner.addresses[0][1]
-        yield Served(f"http://127.0.0.1:{port}", collector)
+        handler.set_self_origin(SelfOrigin("http", "127.0.0.1", port))
+        yield Served(f"http://127.0.0.1:{port}", collector, port)
     finally:
         await runner.cleanup()
         logger.removeHandler(collector)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from wasmtime.component import Record
@@ -11,22 +10,10 @@ from wasmtime.component import Record
 from spin_py.host.pollable import CallbackPollable, Pollable
 from spin_py.wasi import clocks
 from spin_py.wasi.clocks import Clocks
-from tests.support.runtime_harness import DirectHost, LoopThread
+from tests.support.runtime_harness import DirectHost
 
 W = "wasi:clocks/wall-clock"
 M = "wasi:clocks/monotonic-clock"
-
-
-@pytest.fixture
-def lt() -> Iterator[LoopThread]:
-    loop_thread = LoopThread()
-    yield loop_thread
-    loop_thread.close()
-
-
-@pytest.fixture
-def host(lt: LoopThread) -> DirectHost:
-    return DirectHost(lt.loop, deadline=time.monotonic() + 10)
 
 
 def test_wall_clock_now_is_the_unix_time(host: DirectHost) -> None:

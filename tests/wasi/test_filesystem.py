@@ -15,7 +15,8 @@ from spin_py.host.table import resource_kind
 from spin_py.manifest.model import Component, FileMount
 from spin_py.wasi.filesystem import preopens, types
 from spin_py.wasi.filesystem.errors import FsError
-from tests.support.host_calls import Host, hello_import_types, make_context
+from tests.support.host_calls import Host, hello_import_types
+from tests.support.models import make_context
 
 IO_ERROR = resource_kind("wasi:io/error", "error")
 READ = {"read"}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,18 +18,6 @@ from tests.support.runtime_harness import DirectHost, LoopThread
 
 P = "wasi:io/poll"
 MS = 1_000_000
-
-
-@pytest.fixture
-def lt() -> Iterator[LoopThread]:
-    loop_thread = LoopThread()
-    yield loop_thread
-    loop_thread.close()
-
-
-@pytest.fixture
-def host(lt: LoopThread) -> DirectHost:
-    return DirectHost(lt.loop, deadline=time.monotonic() + 10)
 
 
 def test_ready_never_blocks(host: DirectHost) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,18 +29,6 @@ from spin_py.wasi.io.streams import INPUT_STREAM, OUTPUT_STREAM
 from tests.support.runtime_harness import DirectHost, LoopThread
 
 S = "wasi:io/streams"
-
-
-@pytest.fixture
-def lt() -> Iterator[LoopThread]:
-    loop_thread = LoopThread()
-    yield loop_thread
-    loop_thread.close()
-
-
-@pytest.fixture
-def host(lt: LoopThread) -> DirectHost:
-    return DirectHost(lt.loop, deadline=time.monotonic() + 10)
 
 
 def push(host: DirectHost, obj: Any, kind: Any) -> ResourceHost:

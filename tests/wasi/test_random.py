@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-
 import pytest
 
 from spin_py.host.table import HostTrap
 from spin_py.wasi import random
 from spin_py.wasi.random import InsecureSource, RandomSources
 from tests.support.runtime_harness import DirectHost, LoopThread
-
-
-@pytest.fixture
-def lt() -> Iterator[LoopThread]:
-    loop_thread = LoopThread()
-    yield loop_thread
-    loop_thread.close()
-
-
-@pytest.fixture
-def host(lt: LoopThread) -> DirectHost:
-    return DirectHost(lt.loop, deadline=time.monotonic() + 10)
 
 
 def test_random_bytes_have_the_asked_length_and_differ(host: DirectHost) -> None:

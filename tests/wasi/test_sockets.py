@@ -11,7 +11,8 @@ from wasmtime.component import FuncType, ResourceHost, ResultType
 from spin_py.host.streams import IoError
 from spin_py.host.table import HostTrap, resource_kind
 from spin_py.wasi import sockets
-from tests.support.host_calls import Host, hello_import_types, lower, make_context
+from tests.support.host_calls import Host, hello_import_types, lower
+from tests.support.models import make_context
 
 Types = dict[str, dict[str, FuncType]]
 

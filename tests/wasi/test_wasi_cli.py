@@ -21,7 +21,8 @@ from spin_py.host.table import GuestExit
 from spin_py.manifest.model import Component
 from spin_py.wasi import cli
 from spin_py.wasi.component_logs import component_logs
-from tests.support.host_calls import Host, hello_import_types, make_context
+from tests.support.host_calls import Host, hello_import_types
+from tests.support.models import make_context
 
 COMPONENT = Component(
     id="greeter",
