@@ -1,4 +1,4 @@
-"""spin-py's benchmarks: the workloads of shared/spec/performance.md against peers, in one run.
+"""spin-py's benchmarks: the workloads of docs/performance.md (Method) against peers, in one run.
 
 Entry points (run from the repository root with the project venv):
 

@@ -5,7 +5,7 @@ name, so a reader and mypy see the whole dependency (as wasmtime's `add_to_linke
 its interfaces). Each defines its interfaces at `spin_py.host.linking.WASI_VERSION` (or its own
 package version); wasmtime's semver matching lets components built against any 0.2.x import
 them. Nothing here uses `define_unknown_imports_as_traps`: it would shadow our own definitions
-with trap instances whose resource types differ (see docs/architecture.md).
+with trap instances whose resource types differ (docs/architecture.md, section 6).
 
 `server/up.py` imports this module before forking workers, so every interface module is loaded
 once in the parent.

@@ -8,7 +8,7 @@ aiohttp's resource when the span starts, so a request to `/users/7` became `GET 
 `client.address` (X-Forwarded-For / Forwarded) nor `network.peer.*`, extracts with the global
 OTel TraceContext propagator (not the exact W3C rules of `propagation`), and works only after
 `AioHttpServerInstrumentor().instrument()` patches `web.Application` process-wide with a global
-tracer provider. A small middleware gives exactly the spans of observability.md section 2.
+tracer provider. A small middleware gives exactly the spans of docs/observability.md section 2.
 
 Protocol with the request handler (documented keys):
 

@@ -1,4 +1,5 @@
-"""`allowed_outbound_hosts` matching (spin-compat.md §5): every form, allowed and denied."""
+"""`allowed_outbound_hosts` matching, every form, allowed and denied
+(docs/compatibility.md#allowed_outbound_hosts)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 An aiohttp app with the server span middleware stands in for the server; its handler plays the
 runtime: it hands `server_context(request)` to a worker thread (`run_in_executor`, which does not
 copy contextvars), binds a RequestState there, opens the execute span and calls the wasi:otel
-host functions the way a guest would. The receiver then checks observability.md section 1.
+host functions the way a guest would. The receiver then checks docs/observability.md section 1.
 """
 
 from __future__ import annotations

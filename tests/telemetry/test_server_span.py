@@ -1,5 +1,5 @@
 """The server span middleware on a real aiohttp server, driven by a real HTTP client
-(observability.md section 2)."""
+(docs/observability.md section 2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Telemetry setup from the standard OTEL_* variables only (observability.md section 6)."""
+"""Telemetry setup from the standard OTEL_* variables only (docs/observability.md section 6)."""
 
 from __future__ import annotations
 

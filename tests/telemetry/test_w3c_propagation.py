@@ -1,4 +1,4 @@
-"""W3C Trace Context on the way in (observability.md section 3) and out."""
+"""W3C Trace Context on the way in (docs/observability.md section 3) and out."""
 
 from __future__ import annotations
 

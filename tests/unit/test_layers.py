@@ -1,4 +1,5 @@
-"""The layer rules of docs/architecture.md, checked on the source: imports point down a layer.
+"""The layer rules of docs/architecture.md (section 2), checked on the source: imports point
+down a layer.
 
 Every `import` and `from ... import` of the package is read with `ast` (including those under
 `if TYPE_CHECKING:`, which still couple the modules), so a rule broken anywhere fails here.
@@ -28,9 +29,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "runtime": frozenset(
         {"host", "wasi", "wasi_otel", "spin_api", "telemetry", "manifest", "errors", ""}
     ),
+    "traceui": frozenset({"telemetry", "errors"}),
 }
 """What each layer package may import besides itself ("" is `spin_py` itself: its version).
-Packages not listed (server, cli, config, build, routing) sit on top of these."""
+Packages not listed (server, cli, watch, config, build, routing) sit on top of these
+(docs/architecture.md, section 2)."""
 
 
 def module_name(path: Path) -> str:

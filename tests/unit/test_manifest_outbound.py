@@ -1,4 +1,5 @@
-"""`allowed_outbound_hosts` syntax (spin-compat.md §5) and `allowed_http_hosts` conversion."""
+"""`allowed_outbound_hosts` syntax and `allowed_http_hosts` conversion
+(docs/compatibility.md#allowed_outbound_hosts)."""
 
 from __future__ import annotations
 

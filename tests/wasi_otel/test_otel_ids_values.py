@@ -1,4 +1,4 @@
-"""wasi:otel ids (strict hex) and JSON AnyValue decoding (observability.md section 4)."""
+"""wasi:otel ids (strict hex) and JSON AnyValue decoding (docs/observability.md section 4)."""
 
 from __future__ import annotations
 
