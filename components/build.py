@@ -86,6 +86,7 @@ RECIPES: dict[str, Recipe] = {
     "chain-front": Recipe(world="spin-http", spin_sdk=True),
     "chain-back": Recipe(world="spin-http", spin_sdk=True),
     "attack": Recipe(world="spin-http", spin_sdk=True),
+    "grow-table": Recipe(world="", wat="grow-table.wat"),
 }
 
 

@@ -55,6 +55,7 @@ from spin_py.runtime.scheduler import (
     DEFAULT_RUNNING_GUESTS,
     DEFAULT_STUCK_AFTER,
 )
+from spin_py.runtime.store_limits import DEFAULT_MAX_INSTANCE_MEMORY
 from spin_py.server.bridge import wasm_component_handler_factory
 from spin_py.server.platform_setup import prepare_platform
 from spin_py.server.up import up as serve_app
@@ -308,7 +309,7 @@ def _platform_settings(
     "--max-instance-memory",
     default=None,
     metavar="BYTES",
-    help="Cap each instance's linear memory (e.g. 268435456 or 256MiB); default: none.",
+    help="Cap each instance's linear memory (e.g. 268435456 or 512MiB); default: 256MiB.",
 )
 @click.option(
     "--log-dir",
@@ -428,7 +429,7 @@ def up(
         build=build,
         component_ids=component_ids,
         request_timeout=None if request_timeout is None else parse_duration(request_timeout),
-        max_instance_memory=None
+        max_instance_memory=DEFAULT_MAX_INSTANCE_MEMORY
         if max_instance_memory is None
         else parse_bytes(max_instance_memory),
         log_dir=log_dir,

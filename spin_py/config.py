@@ -20,6 +20,7 @@ from spin_py.runtime.scheduler import (
     DEFAULT_RUNNING_GUESTS,
     DEFAULT_STUCK_AFTER,
 )
+from spin_py.runtime.store_limits import DEFAULT_MAX_INSTANCE_MEMORY
 
 OutputFormat = Literal["plain", "json"]
 
@@ -110,7 +111,8 @@ class UpConfig:
     build: bool = False
     component_ids: tuple[str, ...] = ()
     request_timeout: float | None = None
-    max_instance_memory: int | None = None
+    max_instance_memory: int | None = DEFAULT_MAX_INSTANCE_MEMORY
+    """`--max-instance-memory`: bytes per linear memory of a guest (docs/security.md)."""
     log_dir: str | None = None
     """`--log-dir`: None → `<state-dir>/logs`; "" → no log files (as Spin)."""
     follow: tuple[str, ...] = ()

@@ -11,6 +11,8 @@ describing what the guest saw, so a test can tell "the host refused" from "the a
 - ``.../kv-set?size=N[&api=spin|wasi]``: stores an ``N``-byte value under the key ``big`` of
   the key-value store ``default`` (``fermyon:spin/key-value``, or ``wasi:keyvalue/store``);
   ``ok`` is the length read back.
+- ``.../kv-get?key=K``: the length of the value of ``K`` in the store ``default`` (``ok``), or
+  ``null`` when there is none.
 - ``.../loop?mode=self|chain[&n=K]``: calls itself again with ``n=K+1``, as a self request
   (relative URL) or through ``http://attack.spin.internal``; when a call fails the answer is
   ``{"depth": K, "err": case}``, otherwise the inner answer is passed on. ``hold_ms=M`` makes
@@ -91,6 +93,15 @@ def kv_set(query: dict) -> Response:
     except Err as err:
         return answer(error(err))
     return answer({"ok": len(got or b"")})
+
+
+def kv_get(query: dict) -> Response:
+    try:
+        with key_value.Store.open("default") as store:
+            got = store.get(query.get("key", "big"))
+    except Err as err:
+        return answer(error(err))
+    return answer({"ok": None if got is None else len(got)})
 
 
 def loop(query: dict) -> Response:
@@ -177,6 +188,8 @@ class IncomingHandler(http.IncomingHandler):
             return run_sql(query, request.body or b"")
         if route == "kv-set":
             return kv_set(query)
+        if route == "kv-get":
+            return kv_get(query)
         if route == "loop":
             return loop(query)
         if route == "alloc":

@@ -50,6 +50,7 @@ from spin_py.runtime.scheduler import (
     RunPermits,
     Slot,
 )
+from spin_py.runtime.store_limits import apply_store_limits
 from spin_py.telemetry.execute import execute_span_for, record_outcome, record_trap
 
 log = logging.getLogger(__name__)
@@ -264,8 +265,7 @@ class Invoker:
             until = time.monotonic() + timeout
             state.deadline = until if state.deadline is None else min(state.deadline, until)
         self._interrupter.arm(store, state.deadline)
-        if self.limits.max_instance_memory is not None:
-            store.set_limits(memory_size=self.limits.max_instance_memory)
+        apply_store_limits(store, self.limits.max_instance_memory)
 
 
 def _run_in_new_thread(
@@ -309,6 +309,22 @@ def _close_leftovers(state: RequestState) -> None:
 # -- classifying failures -----------------------------------------------------------------------
 
 _OOM_MARKERS = ("exceeds memory limits", "out of memory", "memory allocation of", "MemoryError")
+
+HOSTCALL_FUEL_MARKER = "fuel allocated for hostcalls has been exhausted"
+MAX_HOSTCALL_LIST_ELEMENTS = 2_796_202
+"""The most `list<u8>` bytes (list elements) a guest can pass to one host function.
+
+wasmtime lifts a list argument into one value per element and charges each against the
+store's hostcall fuel: 48 bytes per element, out of a default of 128 MiB per call (measured:
+2,796,202 bytes pass, 2,796,203 trap, minus a little for the call's other arguments). The
+fuel can be raised only with `Store::set_hostcall_fuel`, which wasmtime-py 50's C API does not
+expose, and the trap happens before the host function runs, so it cannot become an error value
+(docs/security.md, "Large values")."""
+_HOSTCALL_FUEL_HINT = (
+    f" (a guest can pass at most {MAX_HOSTCALL_LIST_ELEMENTS} bytes as a list<u8> to one host "
+    "function, e.g. one key-value value: wasmtime's hostcall fuel, which wasmtime-py cannot "
+    "raise; see docs/security.md)"
+)
 
 
 def split_wasmtime_error(text: str) -> tuple[str, str]:
@@ -354,6 +370,8 @@ def classify_call_error(err: BaseException, state: RequestState) -> Outcome:
             kind = _timeout_kind(state)
         elif any(marker in message for marker in _OOM_MARKERS):
             kind = OutcomeKind.OUT_OF_MEMORY
+        elif HOSTCALL_FUEL_MARKER in message:
+            message += _HOSTCALL_FUEL_HINT
         return Outcome(kind, message, backtrace, error=err)
     return Outcome(OutcomeKind.TRAP, f"host error: {type(err).__name__}: {err}", error=err)
 

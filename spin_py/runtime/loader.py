@@ -28,6 +28,7 @@ from spin_py.runtime.compile_cache import (
 )
 from spin_py.runtime.composition import shared_linker
 from spin_py.runtime.engine import NO_DEADLINE_TICKS
+from spin_py.runtime.store_limits import apply_store_limits
 
 HANDLER_INTERFACE = "wasi:http/incoming-handler"
 HANDLER_FUNC = "handle"
@@ -281,8 +282,7 @@ def check_links(
     store = wasmtime.Store(engine)
     try:
         store.set_epoch_deadline(NO_DEADLINE_TICKS)
-        if max_instance_memory is not None:
-            store.set_limits(memory_size=max_instance_memory)
+        apply_store_limits(store, max_instance_memory)
         linker.instantiate(store, component)
     except Exception as err:  # a WasmtimeError, or a host function trapping at start-up
         raise ComponentLoadError(
