@@ -10,14 +10,20 @@ STAMP := $(VENV)/.installed-stamp
 
 setup: $(STAMP)
 
+# pip's own lines show what is being fetched and installed; each step says how long it took.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,build]'
-	touch $(STAMP)
+	@echo "==> creating $(VENV) and installing spin-py with its dev and build tools (pip)"
+	@start=$$(date +%s); \
+	$(PYTHON) -m venv $(VENV) && \
+	$(BIN)/pip install --quiet --upgrade pip && \
+	$(BIN)/pip install --progress-bar off --disable-pip-version-check -e '.[dev,build]' && \
+	echo "==> $(VENV) ready in $$(( $$(date +%s) - start ))s"
+	@touch $(STAMP)
 
+# Options for spin-py up: `make demo ARGS="--log-level debug"`, or the environment:
+# `SPIN_HTTP_LISTEN_ADDR=0.0.0.0:8080 make demo`.
 demo: $(STAMP)
-	$(BIN)/spin-py up -f manifests/hello --build
+	$(BIN)/spin-py up -f manifests/hello --build $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

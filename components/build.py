@@ -33,6 +33,7 @@ with ``VIRTUAL_ENV`` pointing at an empty stand-in venv.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -41,8 +42,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -225,11 +228,52 @@ def componentize(name: str, recipe: Recipe, target: Path) -> None:
         args = [*stage(stage_dir, name, recipe), "-o", str(output)]
         env = dict(os.environ, VIRTUAL_ENV=str(stage_dir / "venv"), PYTHONDONTWRITEBYTECODE="1")
         command = [sys.executable, "-c", COMPONENTIZE, *args]
-        result = subprocess.run(command, cwd=stage_dir, env=env, capture_output=True, text=True)
+        with _ticking(f"{name}: componentize-py is building"):
+            result = subprocess.run(command, cwd=stage_dir, env=env, capture_output=True, text=True)
         if result.returncode != 0 or not output.is_file():
             detail = result.stderr or result.stdout
             raise BuildError(f"componentize-py failed for {name}:\n{detail}")
         os.replace(output, target)
+
+
+TICK_SECONDS = 10.0
+"""How often a long componentize-py run says it is still going (on stderr)."""
+
+KEEP_BUILDS = 3
+"""Cached builds kept per component (the newest); older ones are removed after a build."""
+
+
+@contextlib.contextmanager
+def _ticking(what: str) -> Iterator[None]:
+    """Say on stderr, every `TICK_SECONDS`, that `what` is still going and for how long."""
+    started = time.monotonic()
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.wait(TICK_SECONDS):
+            print(f"{what}... {time.monotonic() - started:.0f}s", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def prune(name: str, keep: Path) -> None:
+    """Remove all but the newest `KEEP_BUILDS` cached builds of `name` (never `keep`), so the
+    cache does not grow with every edit of a component's source."""
+    builds = sorted(
+        cache_root().glob(f"{name}-" + "[0-9a-f]" * 16 + ".wasm"),
+        key=lambda p: p.stat().st_mtime if p.exists() else 0.0,
+        reverse=True,
+    )
+    for old in builds[KEEP_BUILDS:]:
+        if old != keep:
+            with contextlib.suppress(OSError):
+                old.unlink()
 
 
 def publish(source: Path, destination: Path) -> None:
@@ -265,6 +309,7 @@ def build(name: str, out: Path | None = None, force: bool = False) -> tuple[Path
     status = "built" if force or not cached.is_file() else "cached"
     if status == "built":
         componentize(name, recipe, cached)
+        prune(name, keep=cached)
     destination = out or COMPONENTS_DIR / name / "build" / f"{name}.wasm"
     publish(cached, destination)
     return destination, status

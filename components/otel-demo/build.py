@@ -171,7 +171,8 @@ def componentize(target: Path) -> None:
         args = [*stage(stage_dir), "-o", str(output)]
         env = dict(os.environ, VIRTUAL_ENV=str(stage_dir / "venv"), PYTHONDONTWRITEBYTECODE="1")
         command = [sys.executable, "-c", shared.COMPONENTIZE, *args]
-        result = subprocess.run(command, cwd=stage_dir, env=env, capture_output=True, text=True)
+        with shared._ticking(f"{NAME}: componentize-py is building"):
+            result = subprocess.run(command, cwd=stage_dir, env=env, capture_output=True, text=True)
         if result.returncode != 0 or not output.is_file():
             raise BuildError(
                 f"componentize-py failed for {NAME}:\n{result.stderr or result.stdout}"
@@ -185,6 +186,7 @@ def build(out: Path | None = None, force: bool = False) -> tuple[Path, bool]:
     built = force or not cached.is_file()
     if built:
         componentize(cached)
+        shared.prune(NAME, keep=cached)
     destination = out or HERE / "build" / f"{NAME}.wasm"
     shared.publish(cached, destination)
     return destination, built

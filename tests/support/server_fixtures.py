@@ -107,10 +107,11 @@ def start_spin_py(
     cwd: Path | None = None,
     timeout: float = READY_TIMEOUT,
     subcommand: str = "up",
+    executable: str = SPIN_PY,
 ) -> SpinPyProcess:
-    """Start `spin-py up -f manifest [--listen listen] *args` (or `spin-py watch ...`) and wait
-    until it serves."""
-    command = [SPIN_PY, subcommand, "-f", str(manifest), *args]
+    """Start `spin-py up -f manifest [--listen listen] *args` (or `spin-py watch ...`; another
+    installation's `executable`) and wait until it serves."""
+    command = [executable, subcommand, "-f", str(manifest), *args]
     if listen is not None:
         command += ["--listen", listen]
     process = subprocess.Popen(
