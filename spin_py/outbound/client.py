@@ -171,11 +171,15 @@ class OutboundClient:
         connect_timeout: float | None = None,
         first_byte_timeout: float | None = None,
         between_bytes_timeout: float | None = None,
+        own_listener: bool = False,
     ) -> OutboundResponse:
         """Send a request to the absolute `url` (path and query are sent as given).
 
         `body` is streamed as it is produced; an `OutboundError` it raises (e.g. a body longer
         than its content-length) is what `send` raises. Returns when the response head is in.
+        `own_listener`: `url` is this server's own bound address (a self request): over HTTPS
+        its certificate is not verified, since the connection cannot reach anyone else (and
+        a development certificate would not verify).
         """
         session = self._session_for_loop()
         timeout = aiohttp.ClientTimeout(
@@ -192,6 +196,7 @@ class OutboundClient:
                 data=body,
                 timeout=timeout,
                 allow_redirects=False,
+                ssl=False if own_listener else self._ssl,
             )
         except Exception as error:
             raise from_client_exception(error) from error

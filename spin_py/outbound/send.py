@@ -128,7 +128,7 @@ class RequestOutbound:
         if nested:
             headers = self_request_headers(headers, self._state)
             headers.append((SELF_REQUEST_HEADER, self._host.self_token.encode()))
-        coro = self._network(request.method, url, headers, body, options, span)
+        coro = self._network(request.method, url, headers, body, options, span, nested)
         return self._start(coro, span, body)
 
     def _too_deep(
@@ -189,6 +189,7 @@ class RequestOutbound:
         body: BodyReader | None,
         options: RequestOptions | None,
         span: Span,
+        own_listener: bool = False,
     ) -> ResponseOutcome:
         timeouts = _timeouts(options)
         try:
@@ -200,6 +201,7 @@ class RequestOutbound:
                 connect_timeout=timeouts.connect,
                 first_byte_timeout=timeouts.first_byte,
                 between_bytes_timeout=timeouts.between_bytes,
+                own_listener=own_listener,
             )
         except OutboundError as error:
             return _failed(span, body, error)

@@ -107,3 +107,24 @@ def test_a_missing_certificate_file_is_an_error(certs: Certs, tmp_path: Path) ->
     )
     assert result.returncode == 1
     assert f"Error: TLS certificate file {missing} does not exist" in result.stderr
+
+
+def test_self_requests_reach_the_https_listener(
+    spin_py_server: Start, certs: Certs, built_component: Callable[[str], Path]
+) -> None:
+    """A relative URL from a guest goes to the server's own HTTPS address; its certificate
+    (here signed by a CA the system does not trust) is not in the way."""
+    built_component("proxy")
+    built_component("hello")
+    server = spin_py_server(
+        REPO / "manifests" / "proxy",
+        "--tls-cert",
+        str(certs.cert),
+        "--tls-key",
+        str(certs.key),
+        timeout=120,
+    )
+    assert get(f"{server.base_url}/proxy?url=/hello", certs.client) == (
+        200,
+        b"Hello from spin-py!",
+    )
