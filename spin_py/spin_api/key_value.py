@@ -100,7 +100,6 @@ def _gated_stores(services: PlatformServices, ctx: ComponentContext) -> KeyValue
 
 
 BACKEND = PlatformBackend(KeyValueBackend, _gated_stores, UnconfiguredKeyValue)
-"""This interface's backend per component (`BACKEND.current()` in a host call)."""
 
 
 @dataclass(eq=False)

@@ -97,7 +97,6 @@ def _gated_databases(services: PlatformServices, ctx: ComponentContext) -> Sqlit
 
 
 BACKEND = PlatformBackend(SqliteBackend, _gated_databases, UnconfiguredSqlite)
-"""This interface's backend per component (`BACKEND.current()` in a host call)."""
 
 
 @dataclass(eq=False)

@@ -91,7 +91,6 @@ def _component_variables(services: PlatformServices, ctx: ComponentContext) -> V
 
 
 BACKEND = PlatformBackend(VariablesBackend, _component_variables, UnconfiguredVariables)
-"""This interface's backend per component (`BACKEND.current()` in a host call)."""
 
 
 def get(store: Store, name: str) -> Any:
