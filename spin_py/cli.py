@@ -58,6 +58,13 @@ from spin_py.runtime.scheduler import (
 )
 from spin_py.runtime.store_limits import DEFAULT_MAX_INSTANCE_MEMORY
 from spin_py.server.bridge import wasm_component_handler_factory
+from spin_py.server.connections import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_KEEPALIVE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    ConnectionLimits,
+    default_max_connections,
+)
 from spin_py.server.platform_setup import prepare_platform
 from spin_py.server.up import up as serve_app
 from spin_py.watch import WatchSettings, run_watch
@@ -136,8 +143,20 @@ def _security_options(command: Callable[..., R]) -> Callable[..., R]:
     `SecuritySettings` (keyword `security`)."""
 
     @functools.wraps(command)
-    def wrapper(*args: object, max_request_depth: int, **kwargs: object) -> R:
-        kwargs["security"] = SecuritySettings(max_request_depth=max_request_depth)
+    def wrapper(
+        *args: object,
+        max_request_depth: int,
+        header_timeout: str,
+        keep_alive_timeout: str,
+        max_connections: int | None,
+        **kwargs: object,
+    ) -> R:
+        connections = ConnectionLimits(
+            header_timeout=parse_duration(header_timeout),
+            keepalive_timeout=parse_duration(keep_alive_timeout),
+            max_connections=max_connections or default_max_connections(),
+        )
+        kwargs["security"] = SecuritySettings(max_request_depth, connections)
         return command(*args, **kwargs)
 
     options = [
@@ -149,6 +168,28 @@ def _security_options(command: Callable[..., R]) -> Callable[..., R]:
             metavar="N",
             help="Nested self and service-chained requests below a client's request; one "
             "more gets loop-detected.",
+        ),
+        click.option(
+            "--header-timeout",
+            default=f"{DEFAULT_HEADER_TIMEOUT:g}s",
+            show_default=True,
+            metavar="DURATION",
+            help="A request head must arrive within this; else 408 and the connection closes.",
+        ),
+        click.option(
+            "--keep-alive-timeout",
+            default=f"{DEFAULT_KEEPALIVE_TIMEOUT:g}s",
+            show_default=True,
+            metavar="DURATION",
+            help="Close a keep-alive connection idle this long.",
+        ),
+        click.option(
+            "--max-connections",
+            type=click.IntRange(min=1),
+            default=None,
+            metavar="N",
+            help=f"Open connections per worker; one more is answered 503 (default: "
+            f"{DEFAULT_MAX_CONNECTIONS}, at most half the open-file limit).",
         ),
     ]
     for option in reversed(options):

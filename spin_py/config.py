@@ -21,6 +21,7 @@ from spin_py.runtime.scheduler import (
     DEFAULT_STUCK_AFTER,
 )
 from spin_py.runtime.store_limits import DEFAULT_MAX_INSTANCE_MEMORY
+from spin_py.server.connections import ConnectionLimits
 
 OutputFormat = Literal["plain", "json"]
 
@@ -69,6 +70,8 @@ class SecuritySettings:
 
     max_request_depth: int = DEFAULT_MAX_REQUEST_DEPTH
     """`--max-request-depth`: nested self and chained requests below a client's request."""
+    connections: ConnectionLimits = field(default_factory=ConnectionLimits)
+    """`--header-timeout`, `--keep-alive-timeout`, `--max-connections` (per worker)."""
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from typing import Any
 
 from aiohttp import web
 
+from spin_py.server.connections import ConnectionLimits, GuardedAppRunner
 from spin_py.server.drain import Drain
 from spin_py.server.listen import BACKLOG, start_listening
 
@@ -66,6 +67,7 @@ async def serve(
     await_turn: Callable[[], Awaitable[None]] | None = None,
     ssl_context: ssl.SSLContext | None = None,
     drain: Drain | None = None,
+    connections: ConnectionLimits | None = None,
 ) -> None:
     """Serve the app `build_app` makes (inside the loop) on `sock` until a stop signal.
 
@@ -73,13 +75,16 @@ async def serve(
     process starts listening, or, with `await_turn`, waits for it to return (a worker: its
     supervisor listens once every worker is ready). `shared`: other worker processes accept
     on `sock` too (see `SHARED_ACCEPT_BATCH`). `ssl_context`: serve HTTPS. `drain`: the
-    shutdown delay a SIGTERM starts before the listener closes.
+    shutdown delay a SIGTERM starts before the listener closes. `connections`: the header and
+    keep-alive timeouts and the connection cap (`spin_py.server.connections`; default values
+    when None).
     """
     stops = _StopSignals()
     stop = stops.stopped
     web_app = await build_app()
-    runner = web.AppRunner(
+    runner = GuardedAppRunner(
         web_app,
+        connections or ConnectionLimits(),
         access_log=None,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
         handler_cancellation=True,  # a client that hangs up cancels its request (and guest)
@@ -109,6 +114,7 @@ def run(
     await_turn: Callable[[], Awaitable[None]] | None = None,
     ssl_context: ssl.SSLContext | None = None,
     drain: Drain | None = None,
+    connections: ConnectionLimits | None = None,
 ) -> None:
     """Blocking entry point: `serve` in a fresh event loop."""
     asyncio.run(
@@ -120,6 +126,7 @@ def run(
             await_turn=await_turn,
             ssl_context=ssl_context,
             drain=drain,
+            connections=connections,
         )
     )
 

@@ -130,6 +130,7 @@ def serve_socket(
             await_turn=await_turn,
             ssl_context=ssl_context,
             drain=drain,
+            connections=config.security.connections,
         )
     finally:
         telemetry.shutdown(TELEMETRY_SHUTDOWN_S)
