@@ -6,11 +6,12 @@ event loop, on a socket of its own.
 
 Several workers: the supervisor binds the UI's socket, and a sidecar process (the supervisor's
 slot 0, see `supervisor`) serves the UI on it, with the store and the metric tables. Each worker
-forwards its finished spans (a batch processor, every 200 ms) and its host metrics (every
-second) to the sidecar over OTLP/HTTP on loopback. Why a process and OTLP: the supervisor must
-not run threads or an event loop (it forks), a worker cannot hold the UI (it may die or be
-busy in a guest), and OTLP/HTTP is a bounded, batched, background path that already exists in
-every worker; when the sidecar is slow or down, spans are dropped, requests never wait.
+forwards its finished spans (a batch processor, every 200 ms, as JSON records) and its host
+metrics (every second, OTLP/HTTP) to the sidecar over HTTP on loopback. Why a process and a
+batch processor: the supervisor must not run threads or an event loop (it forks), a worker
+cannot hold the UI (it may die or be busy in a guest), and a bounded, batched, background
+exporter is how spans already leave a worker; when the sidecar is slow or down, spans are
+dropped, requests never wait.
 
 Either way the UI's URL is printed at startup: `Trace UI: http://HOST:PORT/`.
 """

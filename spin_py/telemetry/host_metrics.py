@@ -22,9 +22,10 @@ every call site skips recording.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import (
     Counter,
     Histogram,
@@ -149,8 +150,13 @@ class HostMetrics:
             description="Duration of HTTP server requests.",
             explicit_bucket_boundaries_advisory=HTTP_DURATION_BUCKETS,
         )
-        self._active = meter.create_up_down_counter(
-            ACTIVE_REQUESTS, unit="{request}", description="Number of active HTTP server requests."
+        # counted here and observed at collection: two SDK measurements less per request
+        self._active: dict[tuple[tuple[str, AttributeValue], ...], int] = {}
+        meter.create_observable_up_down_counter(
+            ACTIVE_REQUESTS,
+            callbacks=[self._observe_active],
+            unit="{request}",
+            description="Number of active HTTP server requests.",
         )
         self._execute = meter.create_histogram(
             EXECUTE_DURATION,
@@ -174,8 +180,9 @@ class HostMetrics:
     # -- server requests -----------------------------------------------------------------------
 
     def request_started(self, attributes: Mapping[str, AttributeValue]) -> None:
-        """One more active request (`attributes`: method and scheme)."""
-        self._active.add(1, attributes)
+        """One more active request (`attributes`: method and scheme). Event loop only."""
+        key = tuple(attributes.items())
+        self._active[key] = self._active.get(key, 0) + 1
 
     def request_finished(
         self,
@@ -183,9 +190,14 @@ class HostMetrics:
         attributes: Mapping[str, AttributeValue],
         seconds: float,
     ) -> None:
-        """A request is complete: one less active, and its duration."""
-        self._active.add(-1, active_attributes)
+        """A request is complete: one less active, and its duration. Event loop only."""
+        key = tuple(active_attributes.items())
+        self._active[key] = self._active.get(key, 0) - 1
         self._server_duration.record(seconds, attributes)
+
+    def _observe_active(self, options: CallbackOptions) -> Iterable[Observation]:
+        """The active request counts (called by the SDK when a reader collects)."""
+        return [Observation(count, dict(key)) for key, count in list(self._active.items())]
 
     # -- component calls and host calls --------------------------------------------------------
 

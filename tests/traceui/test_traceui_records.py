@@ -8,15 +8,17 @@ import json
 import math
 import sys
 
+import pytest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
-from spin_py.traceui.readers import StoreSpanProcessor, encode_marked
+from spin_py.traceui.readers import StoreSpanProcessor
 from spin_py.traceui.records import (
     MAX_ITEMS,
     MAX_STRING,
-    SOURCE_KEY,
+    BadRecord,
+    from_json,
     from_readable,
     is_host_span,
     records_from_request,
@@ -130,23 +132,51 @@ def test_guest_data_is_bounded_and_json_safe() -> None:
     assert record.size > (MAX_ITEMS + 2) * MAX_STRING  # the estimate counts what it holds
 
 
-def test_forwarded_spans_keep_their_source_and_fields() -> None:
+def test_forwarded_records_read_back_exactly() -> None:
     execute, server = host_spans()
     guest = guest_span(0x3, execute.context.span_id, events=[Event("cache-miss", {"n": 1}, 3_000)])
-    message = encode_marked([execute, server, guest])
-    marks = [
-        {kv.key: kv.value.string_value for kv in rs.resource.attributes}[SOURCE_KEY]
-        for rs in message.resource_spans
-    ]
-    assert marks == ["host", "guest"]
-    received = {r.span_id: r.to_json() for r in records_from_request(message)}
     for original in (execute, server, guest):
         local = from_readable(original)
         assert local is not None
-        assert received[local.span_id] == local.to_json()
+        wire = json.loads(json.dumps(local.to_json()))
+        assert from_json(wire).to_json() == local.to_json()
 
 
-def test_spans_without_the_mark_are_host_spans_only_in_the_host_scope() -> None:
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"span_id": "0" * 16},
+        {"span_id": "ABCDEF0123456789"},
+        {"trace_id": "xyz"},
+        {"kind": "SIDEWAYS"},
+        {"source": "both"},
+        {"status": {"code": "ERROR"}},
+        {"start_time_unix_nano": -1},
+        {"start_time_unix_nano": True},
+        {"attributes": []},
+        {"events": {}},
+    ],
+)
+def test_a_bad_json_record_is_refused(change: dict[str, object]) -> None:
+    _, server = host_spans()
+    local = from_readable(server)
+    assert local is not None
+    with pytest.raises(BadRecord):
+        from_json(local.to_json() | change)
+
+
+def test_json_records_are_bounded_again() -> None:
+    _, server = host_spans()
+    local = from_readable(server)
+    assert local is not None
+    huge = local.to_json() | {"name": "n" * (MAX_STRING * 4)}
+    huge["attributes"] = {f"k{i}": "v" * (MAX_STRING * 2) for i in range(MAX_ITEMS * 2)}
+    record = from_json(huge)
+    assert len(record.name) == MAX_STRING + 1 and len(record.attributes) == MAX_ITEMS
+    assert all(len(v) == MAX_STRING + 1 for v in record.attributes.values())
+
+
+def test_otlp_spans_are_host_spans_only_in_the_host_scope() -> None:
     execute, _ = host_spans()
     guest = guest_span(0x4, 0)
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
