@@ -130,11 +130,23 @@ class _Budget:
 
     def mapping(self, pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        size = 0
         for key, value in pairs:
             if len(out) >= MAX_ITEMS:
                 self.dropped += 1
                 continue
-            out[self.text(str(key))] = self.value(value)
+            if type(key) is not str or len(key) > MAX_STRING:
+                key = self.text(str(key))
+            kind = type(value)
+            if kind is str and len(value) <= MAX_STRING:  # the common case, inline
+                size += len(key) + len(value) + 100
+            elif kind is int or kind is bool:
+                size += len(key) + 74
+            else:
+                size += len(key) + 50
+                value = self.value(value)
+            out[key] = value
+        self.size += size
         return out
 
     def items(self, items: Iterable[Any]) -> list[Any]:
