@@ -35,7 +35,7 @@ import json
 import logging
 import zlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -215,31 +215,38 @@ async def _ingest(request: web.Request) -> web.StreamResponse:
 
 
 async def _otlp_traces(request: web.Request) -> web.StreamResponse:
-    body = await _protobuf_body(request)
-    if isinstance(body, web.Response):
-        return body
-    try:
-        message = ExportTraceServiceRequest.FromString(body)
-    except Exception:
-        return _bad("not an ExportTraceServiceRequest")
+    message = await _otlp_message(request, ExportTraceServiceRequest)
+    if isinstance(message, web.Response):
+        return message
     _state(request).store.add_many(records_from_request(message))
-    return web.Response(
-        body=ExportTraceServiceResponse().SerializeToString(), content_type=PROTOBUF
-    )
+    return _protobuf(ExportTraceServiceResponse())
 
 
 async def _otlp_metrics(request: web.Request) -> web.StreamResponse:
+    message = await _otlp_message(request, ExportMetricsServiceRequest)
+    if isinstance(message, web.Response):
+        return message
+    _state(request).snapshots.put(message)
+    return _protobuf(ExportMetricsServiceResponse())
+
+
+M = TypeVar("M", ExportTraceServiceRequest, ExportMetricsServiceRequest)
+
+
+async def _otlp_message(request: web.Request, kind: type[M]) -> M | web.Response:
+    """The OTLP request message in `request`'s body, or the error response to send."""
     body = await _protobuf_body(request)
     if isinstance(body, web.Response):
         return body
     try:
-        message = ExportMetricsServiceRequest.FromString(body)
+        message: M = kind.FromString(body)
     except Exception:
-        return _bad("not an ExportMetricsServiceRequest")
-    _state(request).snapshots.put(message)
-    return web.Response(
-        body=ExportMetricsServiceResponse().SerializeToString(), content_type=PROTOBUF
-    )
+        return _bad(f"not an {kind.__name__}")
+    return message
+
+
+def _protobuf(message: Any) -> web.Response:
+    return web.Response(body=message.SerializeToString(), content_type=PROTOBUF)
 
 
 async def _protobuf_body(request: web.Request) -> bytes | web.Response:
