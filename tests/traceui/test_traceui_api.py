@@ -24,6 +24,7 @@ from tests.support.traceui_support import (
     wait_for,
 )
 
+REPO = Path(__file__).resolve().parents[2]
 DEMO, TRAP, MISSING, COUNTER = (trace_id(n) for n in (1, 2, 3, 4))
 GUEST_CHILDREN = ("load-profile", "render", "validate-quota")
 
@@ -188,3 +189,34 @@ def test_api_shows_real_traces(
         (line,) = [a for a in access if f"trace_id={trace}" in a]
         assert f'"{request_line}" {status_code} ' in line, line
     assert "WARNING" not in finished.stderr, finished.stderr
+
+
+def test_outbound_calls_show_as_client_spans_and_in_the_outbound_table(
+    spin_py_server: Callable[..., SpinPyProcess], built_component: Callable[[str], Path]
+) -> None:
+    """`/proxy?url=/hello` makes the proxy component call the app itself: its client span, the
+    traceparent it carries and the nested request all land in the caller's trace."""
+    built_component("proxy")
+    built_component("hello")
+    server, ui = start_with_ui(spin_py_server, REPO / "manifests" / "proxy", "--workers", "1")
+    trace = trace_id(0x0B)
+    assert send(server.base_url, "/proxy?url=/hello", trace) == 200
+
+    names = ("GET /...", "execute_wasm_component proxy", "GET", "GET /hello")
+    found = wait_for(lambda: trace_with(ui, trace, 5, *names), what="the proxied trace")
+    spans = {s["name"]: s for s in found["spans"]}
+    client, nested = spans["GET"], spans["GET /hello"]
+    assert (client["kind"], client["source"]) == ("CLIENT", "host")
+    assert client["parent_span_id"] == spans["execute_wasm_component proxy"]["span_id"]
+    assert client["attributes"]["http.response.status_code"] == 200
+    assert nested["parent_span_id"] == client["span_id"]  # the injected traceparent
+    assert spans["execute_wasm_component hello"]["parent_span_id"] == nested["span_id"]
+
+    def outbound() -> list | None:
+        rows = get(f"{ui}/api/metrics")[1]["outbound"]
+        return rows or None
+
+    (row,) = wait_for(outbound, what="the outbound table")
+    assert (row["method"], row["count"], row["errors"]) == ("GET", 1, 0)
+    assert row["server"].startswith("127.0.0.1:") or row["server"].startswith("self")
+    assert row["p50_ms"] > 0
