@@ -42,6 +42,33 @@ has no call context" before the function runs, e.g. `wasi:io/poll.poll` over two
 _engine: wasmtime.Engine | None = None
 _engine_lock = threading.Lock()
 
+POOL_MEMORY_BYTES = 4 * 1024**3
+"""Largest linear memory a pooled slot holds (wasm32's whole 4 GiB: a pool slot is address
+space reserved up front, not memory; `--max-instance-memory` still caps what a guest uses)."""
+
+_DEFAULT_ALLOCATION: dict[str, object] = {
+    "pooling": False,
+    "memory_init_cow": True,
+    "pool_instances": 0,
+}
+_allocation = dict(_DEFAULT_ALLOCATION)
+
+
+def configure_allocation(
+    *, pooling: bool, memory_init_cow: bool = True, pool_instances: int = 256
+) -> None:
+    """Choose the instance allocator before the Engine exists: wasmtime's on-demand allocator
+    or its pooling allocator with `pool_instances` component instance slots; copy-on-write
+    memory images on or off. Part of `engine_fingerprint()`."""
+    with _engine_lock:
+        if _engine is not None:
+            raise RuntimeError("the Engine already exists: configure the allocator before")
+        _allocation.update(
+            pooling=pooling,
+            memory_init_cow=memory_init_cow,
+            pool_instances=pool_instances if pooling else 0,
+        )
+
 
 def _make_config() -> wasmtime.Config:
     config = wasmtime.Config()
@@ -49,7 +76,29 @@ def _make_config() -> wasmtime.Config:
         setattr(config, name, value)
     for name, flag in _NATIVE_CONFIG:
         getattr(ffi, f"wasmtime_config_{name}_set")(config.ptr(), flag)
+    ffi.wasmtime_config_memory_init_cow_set(config.ptr(), bool(_allocation["memory_init_cow"]))
+    if _allocation["pooling"]:
+        _set_pooling(config, int(str(_allocation["pool_instances"])))
     return config
+
+
+def _set_pooling(config: wasmtime.Config, instances: int) -> None:
+    pool = ffi.wasmtime_pooling_allocation_config_new()
+    try:
+        ffi.wasmtime_pooling_allocation_config_total_component_instances_set(pool, instances)
+        ffi.wasmtime_pooling_allocation_config_total_core_instances_set(pool, instances * 8)
+        ffi.wasmtime_pooling_allocation_config_total_memories_set(pool, instances * 4)
+        ffi.wasmtime_pooling_allocation_config_total_tables_set(pool, instances * 4)
+        ffi.wasmtime_pooling_allocation_config_max_memories_per_component_set(pool, 8)
+        ffi.wasmtime_pooling_allocation_config_max_tables_per_component_set(pool, 8)
+        ffi.wasmtime_pooling_allocation_config_max_core_instances_per_component_set(pool, 32)
+        ffi.wasmtime_pooling_allocation_config_max_memory_size_set(pool, POOL_MEMORY_BYTES)
+        ffi.wasmtime_pooling_allocation_config_max_core_instance_size_set(pool, 1024 * 1024)
+        ffi.wasmtime_pooling_allocation_config_max_component_instance_size_set(pool, 1024 * 1024)
+        ffi.wasmtime_pooling_allocation_config_table_elements_set(pool, 100_000)
+        ffi.wasmtime_pooling_allocation_strategy_set(config.ptr(), pool)
+    finally:
+        ffi.wasmtime_pooling_allocation_config_delete(pool)
 
 
 def get_engine() -> wasmtime.Engine:
@@ -64,7 +113,10 @@ def get_engine() -> wasmtime.Engine:
 
 def engine_fingerprint() -> str:
     """A short text naming the wasmtime version and the Engine settings that shape artifacts."""
-    settings = ",".join(f"{name}={value}" for name, value in (*_CONFIG, *_NATIVE_CONFIG))
+    allocation = () if _allocation == _DEFAULT_ALLOCATION else tuple(_allocation.items())
+    settings = ",".join(
+        f"{name}={value}" for name, value in (*_CONFIG, *_NATIVE_CONFIG, *allocation)
+    )
     return f"wasmtime-{wasmtime_version()};{settings}"
 
 

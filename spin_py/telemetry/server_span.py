@@ -142,8 +142,10 @@ def server_span_middleware(telemetry: Telemetry) -> Middleware:
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         parent = extract(request.headers)
         method = sc.span_method(request.method)
+        recorded = telemetry.traces_exported  # no attributes to build for a span that drops them
+        attributes = request_attributes(request) if recorded else None
         span = telemetry.tracer.start_span(
-            method, context=parent, kind=SpanKind.SERVER, attributes=request_attributes(request)
+            method, context=parent, kind=SpanKind.SERVER, attributes=attributes
         )
         server = ServerSpan(span, set_span_in_context(span, parent), telemetry, request=request)
         if telemetry.metrics is not None:
@@ -182,15 +184,18 @@ def _finish(
     server: ServerSpan, request: web.Request, status: int | None, error_type: str = ""
 ) -> None:
     span = server.span
+    server.status = status
+    if error_type or (status is not None and status >= 500):
+        server.error_type = error_type or str(status)
+    if not span.is_recording():  # export off: nothing to name or annotate
+        return
     route = request.get(ROUTE_KEY)
     if route is not None:
         span.update_name(f"{sc.span_method(request.method)} {route}")
         span.set_attribute(sc.HTTP_ROUTE, route)
-    server.status = status
     if status is not None:
         span.set_attribute(sc.HTTP_RESPONSE_STATUS_CODE, status)
-    if error_type or (status is not None and status >= 500):
-        server.error_type = error_type or str(status)
+    if server.error_type:
         span.set_attribute(sc.ERROR_TYPE, server.error_type)
         span.set_status(Status(StatusCode.ERROR))
 

@@ -2,10 +2,12 @@
 
 There is always a `TracerProvider` (parent-based sampling unless `OTEL_TRACES_SAMPLER` says
 otherwise), so trace ids are generated and `traceparent` is extracted and propagated even with
-export off. Export is on per signal when an endpoint is configured (see `exporters`): spans go
-through a `BatchSpanProcessor` (background thread: a down or slow collector never delays a
-request), metrics from guests are exported on demand, guest log records through a batch
-processor. Only the CLI passes `os.environ`; tests pass plain dicts.
+export off; with trace export off, `Telemetry.tracer` is a `PropagatingTracer` (same ids and
+sampled flags, nothing recorded: see `spin_py.telemetry.propagating`). Export is on per
+signal when an endpoint is configured (see `exporters`): spans go through a
+`BatchSpanProcessor` (background thread: a down or slow collector never delays a request),
+metrics from guests are exported on demand, guest log records through a batch processor.
+Only the CLI passes `os.environ`; tests pass plain dicts.
 
 Extra span processors (the trace UI's store) sit beside the OTLP one and see every finished span,
 host and guest, export on or off. Host metrics (`host_metrics`) exist when an OTLP metrics
@@ -56,6 +58,7 @@ from spin_py.telemetry.host_metrics import (
     HostMetrics,
     temporality_preference,
 )
+from spin_py.telemetry.propagating import PropagatingTracer
 from spin_py.telemetry.resource import build_resource
 from spin_py.telemetry.sampling import sampler_from_env
 
@@ -195,9 +198,8 @@ def configure(
     log one line per request. Raises `ConfigError` for an unusable protocol.
     """
     resource = build_resource(env, app_name=app_name, version=version)
-    provider = TracerProvider(
-        sampler=sampler_from_env(env), resource=resource, shutdown_on_exit=False
-    )
+    sampler = sampler_from_env(env)
+    provider = TracerProvider(sampler=sampler, resource=resource, shutdown_on_exit=False)
     stats = TelemetryStats()
     health = ExportHealth(stats)
     targets = {s: export_target(env, s) for s in envvars.SIGNALS}
@@ -215,7 +217,9 @@ def configure(
     telemetry = Telemetry(
         resource=resource,
         tracer_provider=provider,
-        tracer=provider.get_tracer(TRACER_NAME, version),
+        tracer=provider.get_tracer(TRACER_NAME, version)
+        if span_processor is not None
+        else PropagatingTracer(sampler),
         span_processor=span_processor,
         metric_exporter=metrics,
         log_processor=None if logs is None else _log_processor(env, logs),

@@ -29,6 +29,7 @@ from spin_py.telemetry import (
     execute_span,
     execute_span_for,
     host_span,
+    inject_headers,
     mark_error,
     prepare_execute,
     start_host_span,
@@ -375,13 +376,18 @@ def test_a_host_bug_logs_one_warning_and_returns_a_default(
 def test_export_off_still_tracks_guest_spans_for_host_calls(
     make_state: Callable[[], RequestState],
 ) -> None:
+    """With export off nothing is recorded, but a host call inside a guest's own root span
+    (another trace) still joins that trace, and says so in the `traceparent` it injects."""
+    guest_trace = "1" * 32
     tel = configure({}, app_name="a", version="1")
     with bind(make_state()) as st, execute_span(tel, "c", client_parent(), state=st):
-        tracing.on_start(None, ctx(TRACE, A))
+        tracing.on_start(None, ctx(guest_trace, A))
         with host_span("GET") as span:
-            pass
-        tracing.on_end(None, span_data(ctx(TRACE, A), "", "g"))
-    assert span.parent is not None and span.parent.span_id == int(A, 16)
+            headers = dict(inject_headers(span))
+        tracing.on_end(None, span_data(ctx(guest_trace, A), "", "g"))
+    assert not span.is_recording()
+    assert span.get_span_context().trace_id == int(guest_trace, 16)
+    assert headers["traceparent"].split("-")[1] == guest_trace
 
 
 def test_trap_sets_error_status_and_exception_event(
