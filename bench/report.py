@@ -84,8 +84,8 @@ KINDS: dict[str, tuple[list[str], Cells]] = {
         _slow,
     ),
 }
-KIND_OF = {"W1": "throughput", "W2": "throughput", "W4": "throughput", "W3": "echo",
-           "W5": "start", "W6": "slow"}  # fmt: skip
+KIND_OF = {"W1": "throughput", "W1js": "throughput", "W2": "throughput", "W4": "throughput",
+           "W3": "echo", "W5": "start", "W6": "slow", "W7": "throughput"}  # fmt: skip
 
 
 def _rows(section: dict[str, Any], cells: Cells, width: int) -> list[list[str]]:

@@ -26,14 +26,16 @@ from typing import Any
 from bench import report, tools, workloads, wrk
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-COMPONENTS = ["hello-proxy", "hello", "echo", "misbehave", "tiny"]
+COMPONENTS = ["hello-proxy", "hello", "echo", "misbehave", "tiny", "hello-js"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line (all durations in seconds)."""
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument(
-        "--only", default="W1,W2,W3,W4,W5,W6", help="comma-separated workloads (default: all)"
+        "--only",
+        default=",".join(workloads.WORKLOADS),
+        help="comma-separated workloads (default: all)",
     )
     parser.add_argument("-d", "--duration", type=float, default=10.0, help="wrk seconds")
     parser.add_argument("-t", "--threads", type=int, default=2, help="wrk threads")
@@ -43,7 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="interleaved wrk rounds per server (median reported)")  # fmt: skip
     parser.add_argument("--echo-mb", type=float, default=10.0, help="W3 body size (10^6 bytes)")
     parser.add_argument("--echo-count", type=int, default=5, help="W3 exchanges per server")
-    parser.add_argument("--slow-count", type=int, default=64, help="W6 concurrent requests")
+    parser.add_argument("--slow-count", type=int, default=32, help="W6 concurrent requests")
     parser.add_argument("--slow-ms", type=int, default=500, help="W6 guest sleep per request")
     parser.add_argument("--no-jco", action="store_true", help="skip the jco serve peer")
     parser.add_argument("--tools-dir", type=Path, default=tools.default_tools_dir())
@@ -69,7 +71,9 @@ def options_from(args: argparse.Namespace) -> workloads.Options:
 def main(argv: list[str] | None = None) -> None:
     """Set up, run the chosen workloads, save and print the results."""
     args = parse_args(argv)
-    chosen = [name.strip().upper() for name in args.only.split(",") if name.strip()]
+    aliases = {name.upper(): name for name in workloads.WORKLOADS}
+    chosen = [aliases.get(name.strip().upper(), name.strip()) for name in args.only.split(",")]
+    chosen = [name for name in chosen if name]
     unknown = [name for name in chosen if name not in workloads.WORKLOADS]
     if unknown:
         raise SystemExit(f"unknown workloads: {', '.join(unknown)}")

@@ -51,6 +51,8 @@ def spin_py(
     if workers is not None:
         command += ["--workers", str(workers)]
     note = "default workers" if workers is None else f"{workers} worker process(es)"
+    if extra:
+        note += " " + " ".join(extra)
     return Target(name, command, port, ready_path, dict(env or {}), note)
 
 

@@ -36,7 +36,7 @@ class Options:
     warmup: float = 3.0
     echo_bytes: int = 10 * clients.MB
     echo_count: int = 5
-    slow_count: int = 64
+    slow_count: int = 32
     slow_ms: int = 500
     with_jco: bool = True
     rounds: int = 3
@@ -252,6 +252,40 @@ def w1(bench: Bench) -> Section:
         value = _div(spin.get("rps"), section.row(name).get("rps"))
         if value is not None:
             section.ratio(f"req/s spin-py / {name}", value, "(no target)", None)
+    return section
+
+
+# ---------------------------------------------------------------------------------------------
+# W1js: the hello component in JavaScript (componentize-js / StarlingMonkey)
+
+
+def w1js(bench: Bench) -> Section:
+    """Throughput when the guest is cheap: the host's per-request cost shows."""
+    section = Section("W1js", "hello-js component (componentize-js / StarlingMonkey), every host")
+    wasm = bench.components["hello-js"]
+    plan: Plan = [
+        (targets.spin_py("hello-js", procs.free_port(), bench.state_dir(), "/hello-js"),
+         ["/hello-js"]),
+        (targets.spin_py("hello-js", procs.free_port(), bench.state_dir(), "/hello-js",
+                         name="spin-py --workers 1", workers=1), ["/hello-js"]),
+        (targets.wasmtime_serve(bench.tools.wasmtime, wasm, procs.free_port(), "/hello-js"),
+         ["/hello-js"]),
+    ]  # fmt: skip
+    if bench.tools.jco_js is not None and bench.options.with_jco:
+        jco = targets.jco_serve(bench.tools.jco_js, wasm, procs.free_port(), "/hello-js")
+        plan.append((jco, ["/hello-js"]))
+    section.rows += throughput(bench, plan)
+    spin = section.row("spin-py", path="/hello-js")
+    peer = section.row("wasmtime serve")
+    rps = _div(spin.get("rps"), peer.get("rps"))
+    p99 = _div(spin.get("p99_ms"), peer.get("p99_ms"))
+    section.ratio("req/s spin-py / wasmtime serve", rps, ">= 1.0", _at_least(rps, 1.0))
+    section.ratio("p99 spin-py / wasmtime serve", p99, "<= 1.5", _at_most(p99, 1.5))
+    cpu = _div(spin.get("server_cpu_ms_per_req"), peer.get("server_cpu_ms_per_req"))
+    section.ratio("server CPU per request spin-py / wasmtime serve", cpu, "(diagnostic)", None)
+    jco_rps = _div(spin.get("rps"), section.row("jco serve").get("rps"))
+    if jco_rps is not None:
+        section.ratio("req/s spin-py / jco serve", jco_rps, "(no target)", None)
     return section
 
 
@@ -474,6 +508,8 @@ def w6(bench: Bench) -> Section:
     spin = section.row("spin-py")
     errors = spin.get("errors")
     section.ratio("spin-py errors", errors, "0", _at_most(errors, 0))
+    wall = _div(spin.get("wall_s"), section.row("wasmtime serve").get("wall_s"))
+    section.ratio("wall time spin-py / wasmtime serve", wall, "<= 2.0", _at_most(wall, 2.0))
     per = spin.get("rss_growth_kb_per_request")
     section.ratio("spin-py RSS growth per in-flight request (KB)", per, "stated, bounded", None)
     return section
@@ -520,4 +556,4 @@ def _slow_row(bench: Bench, target: Target, count: int, millis: int) -> dict[str
     return row
 
 
-WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6}
+WORKLOADS = {"W1": w1, "W1js": w1js, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6}
