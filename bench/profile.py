@@ -28,7 +28,12 @@ from typing import Any
 
 from bench import procs, targets, tools, wrk
 
-APPS = {"hello-proxy": ("hello", "/hello-proxy"), "tiny": ("tiny", "/"), "echo": ("echo", "/echo")}
+APPS = {
+    "hello-proxy": ("hello", "/hello-proxy"),
+    "hello-js": ("hello-js", "/hello-js"),
+    "tiny": ("tiny", "/"),
+    "echo": ("echo", "/echo"),
+}
 """app -> (manifest, path). `echo` is loaded with 1 MiB POST bodies (bench/post_body.lua)."""
 POST_SCRIPT = Path(__file__).resolve().parent / "post_body.lua"
 ATTRIBUTED = ("spin_py/", "wasmtime/", "aiohttp/", "opentelemetry/", "asyncio/")

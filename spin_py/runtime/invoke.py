@@ -24,7 +24,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,15 +44,19 @@ from spin_py.runtime.loader import LoadedComponent
 from spin_py.runtime.scheduler import (
     DEFAULT_MAX_CONCURRENT,
     DEFAULT_RUNNING_GUESTS,
+    GuestScheduler,
     GuestTurn,
     RequestSlots,
-    RunPermits,
     Slot,
 )
 from spin_py.runtime.store_limits import apply_store_limits
 from spin_py.telemetry.execute import execute_span_for, record_outcome, record_trap
 
 log = logging.getLogger(__name__)
+
+CLOSE_TIMEOUT = 10.0
+"""Seconds `Invoker.close` waits for interrupted guest calls to end (one epoch slice is
+normally enough; a host call that does not wait through `RequestState` may take longer)."""
 
 MakeArgs = Callable[[RequestState], tuple[Any, ...]]
 """Builds the handler's arguments in the worker thread (e.g. pushes the request handles)."""
@@ -125,10 +128,7 @@ class Invoker:
         self._linker = linker if linker is not None else shared_linker(self._engine)
         self.limits = limits if limits is not None else Limits()
         self.slots = RequestSlots(self.limits.max_concurrent_requests)
-        self._permits = RunPermits(self.limits.running_guests)
-        self._pool = ThreadPoolExecutor(
-            max_workers=self.limits.max_concurrent_requests, thread_name_prefix="spin-py-guest"
-        )
+        self._scheduler = GuestScheduler(self.limits.running_guests)
         self._interrupter = Interrupter()
         self._own_ticker: EpochTicker | None = None
         if self._engine is get_engine():
@@ -163,13 +163,34 @@ class Invoker:
         held = slot if slot is not None else self.slots.enter(force=True)
         assert held is not None
         loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+
+        def settle(outcome: Outcome | None, error: BaseException | None) -> None:
+            held.leave()
+            if future.done():  # the awaiting task was cancelled
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(outcome)  # type: ignore[arg-type]
+
+        def job(thread_holds_permit: bool) -> None:
+            outcome, error = None, None
+            try:
+                outcome = self.run(loaded, state, make_args, held, holds=thread_holds_permit)
+            except BaseException as err:
+                error = err
+            try:
+                loop.call_soon_threadsafe(settle, outcome, error)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                held.leave()
+
         if nested:
-            future = _run_in_new_thread(loop, lambda: self.run(loaded, state, make_args, held))
+            _start_thread(lambda: job(False))
         else:
-            future = loop.run_in_executor(self._pool, self.run, loaded, state, make_args, held)
-        future.add_done_callback(lambda _f: held.leave())  # also if it never ran
+            self._scheduler.submit(lambda: job(True))
         try:
-            return await asyncio.shield(future)
+            return await future
         except asyncio.CancelledError:
             state.cancel()
             raise
@@ -180,11 +201,14 @@ class Invoker:
         state: RequestState,
         make_args: MakeArgs,
         slot: Slot | None = None,
+        *,
+        holds: bool = False,
     ) -> Outcome:
-        """Run the call in the current thread (what `invoke` does in the guest thread),
-        holding a running permit except while it waits; frees `slot` at the end."""
+        """Run the call in the current thread (what `invoke` does in a guest thread), holding
+        a running permit except while it waits; frees `slot` at the end. `holds`: this thread
+        already holds a permit (a scheduler job), and keeps one when this returns."""
         started = time.monotonic()
-        turn = GuestTurn(self._permits)
+        turn = GuestTurn(self._scheduler, held=holds)
         try:
             if state.cancelled:  # cancelled before it started: nobody waits for it
                 return Outcome(OutcomeKind.CANCELLED, "request cancelled before it started")
@@ -196,7 +220,10 @@ class Invoker:
                 outcome = self._run_bound(loaded, state, make_args)
         finally:
             state.gate = None
-            turn.give_back()
+            if holds:
+                turn.take()  # the scheduler's thread goes on with the permit
+            else:
+                turn.give_back()
             if slot is not None:
                 slot.leave()
         outcome = dataclasses.replace(outcome, elapsed=time.monotonic() - started)
@@ -214,7 +241,8 @@ class Invoker:
         """Interrupt the guests still running (see `interrupt`), then stop the worker threads
         and this invoker's ticker. Give calls their grace period before closing."""
         self._interrupter.interrupt()
-        self._pool.shutdown(wait=True)
+        if not self._scheduler.close(CLOSE_TIMEOUT):
+            log.warning("guest calls still running %.0fs after the interrupt", CLOSE_TIMEOUT)
         if self._own_ticker is not None:
             self._own_ticker.stop()
 
@@ -268,30 +296,9 @@ class Invoker:
         apply_store_limits(store, self.limits.max_instance_memory)
 
 
-def _run_in_new_thread(
-    loop: asyncio.AbstractEventLoop, fn: Callable[[], Outcome]
-) -> asyncio.Future[Outcome]:
-    future: asyncio.Future[Outcome] = loop.create_future()
-
-    def settle(result: Outcome | None, error: BaseException | None) -> None:
-        if future.cancelled():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            assert result is not None
-            future.set_result(result)
-
-    def target() -> None:
-        try:
-            result = fn()
-        except BaseException as err:
-            loop.call_soon_threadsafe(settle, None, err)
-        else:
-            loop.call_soon_threadsafe(settle, result, None)
-
+def _start_thread(target: Callable[[], None]) -> None:
+    """A guest call on a thread of its own (a nested call its caller waits for)."""
     threading.Thread(target=target, name="spin-py-guest-nested", daemon=True).start()
-    return future
 
 
 def _close_leftovers(state: RequestState) -> None:

@@ -1,42 +1,50 @@
-"""Many guests in flight per process, few running: request slots and running permits.
+"""Many guests in flight per process, few running: request slots, guest threads, run permits.
 
-A process runs up to `limit` guest calls at once (`--max-concurrent-requests`), each in a
-thread of its own, but only `permits` of them (`--running-guests`, default 1) execute guest
-code at any moment. A guest holds a permit while it runs wasm or host code and gives it up
-while it waits in the host (a body read, a flush with no room, a sleep, an outbound response,
-a Redis round trip): so guests that compute keep the one-running-thread speed (no GIL
-contention between guests), and guests that wait overlap without limit but the slot count.
+A process runs up to `limit` guest calls at once (`--max-concurrent-requests`), but only
+`permits` of them (`--running-guests`, default 1) execute guest code at any moment. A guest
+holds a permit while it runs wasm or host code and gives it up while it waits in the host (a
+body read, a flush with no room, a sleep, an outbound response, a Redis round trip): guests
+that compute keep the speed of one running thread (no GIL contention between guests), guests
+that wait overlap, up to the slot count.
 
 - `RequestSlots`: admission. `enter()` on the event loop takes a slot or returns None at once
   (the server then answers 503: nothing queues); the slot is freed when the guest thread is
   done with it (`Slot.leave`), not when the client goes, so a cancelled guest still running
   until its next epoch check keeps counting. `snapshot()` tells health how many slots are held
   and for how long.
-- `RunPermits`: a FIFO counting semaphore with direct hand-off. `yield_turn()` passes the
-  permit to the longest waiter and queues behind it; the epoch check-in calls it (through
-  `GuestTurn.check_in`), so a guest spinning in pure wasm cannot starve the others: a looping
-  guest slows its process down, it never wedges it.
-- `GuestTurn`: one request's hold on a permit, the `RunGate` its `RequestState` pauses and
-  resumes around every blocking host wait (`RequestState.wait_until`, `RequestState.blocking`).
+- `GuestScheduler`: the guest threads and the permits. A submitted call waits in a run queue
+  until a permit is free; it then runs on an idle guest thread (or a new one). A guest that
+  blocks keeps its thread (its wasm stack lives there) but passes the permit on. A thread
+  whose call ends keeps the permit and starts the next queued call itself, so back-to-back
+  short requests cost no thread switch (what one guest thread per process did well).
+  Permits go first to guests resuming after a wait (in the order they asked), then to queued
+  calls. `yield_turn()`, called at every epoch check-in, passes the permit on whenever anyone
+  waits for it: a guest spinning in pure wasm slows its process down, it never wedges it.
+- `GuestTurn`: one call's hold on a permit, the `RunGate` its `RequestState` pauses and resumes
+  around every blocking host wait (`RequestState.wait_until`, `RequestState.blocking`).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENT",
     "DEFAULT_RUNNING_GUESTS",
     "DEFAULT_STUCK_AFTER",
+    "GuestScheduler",
     "GuestTurn",
     "RequestSlots",
-    "RunPermits",
     "Slot",
     "SlotsSnapshot",
 ]
+
+log = logging.getLogger("spin_py.runtime")
 
 DEFAULT_MAX_CONCURRENT = 64
 """Guest calls in flight per process by default (`--max-concurrent-requests`); what one costs
@@ -48,71 +56,173 @@ DEFAULT_RUNNING_GUESTS = 1
 DEFAULT_STUCK_AFTER = 30.0
 """Seconds after which a guest call still running counts as stuck for the health check."""
 
+Job = Callable[[], None]
+"""A guest call; it runs on a guest thread holding a permit and must return holding it."""
 
-class RunPermits:
-    """`count` permits handed out in arrival order; a release passes the permit straight to
-    the longest waiter (no barging), so every waiting guest gets its turn."""
 
-    def __init__(self, count: int = 1) -> None:
-        if count < 1:
+def _held_lock() -> threading.Lock:
+    """A lock already held: `acquire()` blocks until whoever grants a permit `release()`s it."""
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
+class _Worker:
+    """A guest thread: runs the jobs it is handed, one after another, holding a permit."""
+
+    def __init__(self, scheduler: GuestScheduler, number: int) -> None:
+        self._scheduler = scheduler
+        self._wake = _held_lock()
+        self.job: Job | None = None
+        self.thread = threading.Thread(
+            target=self._loop, name=f"spin-py-guest_{number}", daemon=True
+        )
+
+    def grant(self, job: Job | None) -> None:
+        """Hand this idle worker `job` (and a permit); None stops it."""
+        self.job = job
+        self._wake.release()
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.acquire()
+            job, self.job = self.job, None
+            if job is None or not self._scheduler._run(self, job):
+                return
+
+
+class GuestScheduler:
+    """`permits` running guests out of any number in flight (see the module docstring)."""
+
+    def __init__(self, permits: int = 1) -> None:
+        if permits < 1:
             raise ValueError("at least one running permit is needed")
-        self.count = count
+        self.permits = permits
         self._lock = threading.Lock()
-        self._free = count
+        self._free = permits
         self._waiters: deque[threading.Lock] = deque()
+        self._jobs: deque[Job] = deque()
+        self._idle: list[_Worker] = []
+        self._started = 0
+        self._closed = False
+        self._unfinished = 0
+        self._all_done = threading.Condition(self._lock)
 
     @property
     def waiting(self) -> int:
-        """Threads waiting for a permit right now."""
-        return len(self._waiters)
+        """Guests resuming after a wait, and queued calls, that wait for a permit now."""
+        return len(self._waiters) + len(self._jobs)
+
+    @property
+    def threads(self) -> int:
+        """Guest threads started so far."""
+        return self._started
+
+    def submit(self, job: Job) -> None:
+        """Run `job` on a guest thread once a permit is free (returns at once)."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the guest scheduler is closed")
+            self._unfinished += 1
+            if self._free > 0:
+                self._free -= 1
+                self._dispatch_locked(job)
+            else:
+                self._jobs.append(job)
 
     def acquire(self) -> None:
-        """Take a permit, waiting in line behind earlier callers."""
+        """Take a permit (a guest resuming after a wait, or a call on a thread of its own)."""
         with self._lock:
-            if self._free > 0 and not self._waiters:
+            if self._free > 0:
                 self._free -= 1
                 return
-            waiter = _new_waiter()
+            waiter = _held_lock()
             self._waiters.append(waiter)
         waiter.acquire()  # released by whoever hands the permit over
 
     def release(self) -> None:
-        """Give a permit back: to the longest waiter if there is one."""
+        """Give a permit back (a guest starting to wait, or a call on a thread of its own
+        ending): to the longest waiting guest, else to the next queued call."""
         with self._lock:
-            if self._waiters:
-                self._waiters.popleft().release()
-            else:
-                self._free += 1
+            self._pass_locked()
 
     def yield_turn(self) -> bool:
-        """If anyone waits, hand this caller's permit to the longest waiter and wait for it to
-        come back (behind everyone already waiting); True if the caller did wait."""
+        """If anyone waits for a permit, pass this caller's on and wait for one again (behind
+        everyone already waiting); True if the caller did wait."""
         with self._lock:
-            if not self._waiters:
+            if not self._waiters and not self._jobs:
                 return False
-            self._waiters.popleft().release()
-            waiter = _new_waiter()
+            self._pass_locked()
+            waiter = _held_lock()
             self._waiters.append(waiter)
         waiter.acquire()
         return True
 
+    def close(self, timeout: float | None = None) -> bool:
+        """Refuse new jobs, wait up to `timeout` seconds (None: no limit) for the submitted
+        ones to finish, and stop the idle guest threads; False if jobs are still running."""
+        with self._lock:
+            self._closed = True
+            finished = self._all_done.wait_for(lambda: self._unfinished == 0, timeout)
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.grant(None)
+        return finished
 
-def _new_waiter() -> threading.Lock:
-    """A lock already held: `acquire()` blocks until the permit's giver `release()`s it."""
-    waiter = threading.Lock()
-    waiter.acquire()
-    return waiter
+    def _run(self, worker: _Worker, job: Job) -> bool:
+        """In `worker`'s thread, holding a permit: run `job`, then the next queued call while
+        no resuming guest waits; then pass the permit on and go idle (False: stop the thread,
+        the scheduler is closed)."""
+        while True:
+            try:
+                job()
+            except BaseException:  # a job reports its own failures; never lose the thread
+                log.exception("guest job failed")
+            with self._lock:
+                self._unfinished -= 1
+                if not self._unfinished:
+                    self._all_done.notify_all()
+                if self._jobs and not self._waiters:
+                    job = self._jobs.popleft()
+                    continue
+                self._pass_locked()
+                if self._closed:
+                    return False
+                self._idle.append(worker)
+                return True
+
+    def _pass_locked(self) -> None:
+        """A permit is being given up: to a waiting guest, else to a queued call, else free."""
+        if self._waiters:
+            self._waiters.popleft().release()
+        elif self._jobs:
+            self._dispatch_locked(self._jobs.popleft())
+        else:
+            self._free += 1
+
+    def _dispatch_locked(self, job: Job) -> None:
+        """Start `job` (its permit already counted) on an idle guest thread or a new one."""
+        if self._idle:
+            self._idle.pop().grant(job)
+            return
+        self._started += 1
+        worker = _Worker(self, self._started)
+        worker.thread.start()
+        worker.grant(job)
 
 
 class GuestTurn:
-    """One guest call's hold on a running permit (used from the guest's own thread only).
+    """One guest call's hold on a permit (used from the guest's own thread only).
 
-    `RequestState` calls `pause()` before a blocking host wait and `resume()` after it;
-    the epoch check-in calls `check_in()`. Pauses nest (a wait inside a `blocking()` block)."""
+    `RequestState` calls `pause()` before a blocking host wait and `resume()` after it; the
+    epoch check-in calls `check_in()`. Pauses nest (a wait inside a `blocking()` block). A call
+    run by `GuestScheduler.submit` starts `held`; one on a thread of its own `take()`s a permit
+    first and `give_back()`s it at the end.
+    """
 
-    def __init__(self, permits: RunPermits) -> None:
-        self._permits = permits
-        self._held = False
+    def __init__(self, scheduler: GuestScheduler, *, held: bool = False) -> None:
+        self._scheduler = scheduler
+        self._held = held
         self._paused = 0
 
     @property
@@ -120,33 +230,33 @@ class GuestTurn:
         return self._held
 
     def take(self) -> None:
-        """Take the permit before the guest starts running."""
+        """Take a permit before the guest starts running (if not held already)."""
         if not self._held:
-            self._permits.acquire()
+            self._scheduler.acquire()
             self._held = True
 
     def give_back(self) -> None:
-        """Release the permit for good (the guest call is over)."""
+        """Release the permit for good (a call on a thread of its own is over)."""
         if self._held:
             self._held = False
-            self._permits.release()
+            self._scheduler.release()
 
     def pause(self) -> None:
         self._paused += 1
         if self._paused == 1 and self._held:
             self._held = False
-            self._permits.release()
+            self._scheduler.release()
 
     def resume(self) -> None:
         self._paused -= 1
         if self._paused == 0 and not self._held:
-            self._permits.acquire()
+            self._scheduler.acquire()
             self._held = True
 
     def check_in(self) -> None:
-        """At an epoch check: let waiting guests run before this one continues."""
-        if self._held and self._permits.waiting:
-            self._permits.yield_turn()
+        """At an epoch check: let waiting guests and queued calls run before this one goes on."""
+        if self._held and self._scheduler.waiting:
+            self._scheduler.yield_turn()
 
 
 @dataclass(frozen=True)
