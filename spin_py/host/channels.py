@@ -16,7 +16,6 @@ change that may unblock a waiting guest call ends with `RequestState.notify()`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
@@ -345,6 +344,25 @@ class ByteChannel(OutputStream):
             self._state.notify()
         return bytes(batch)
 
+    def read_nowait(self) -> tuple[bytes, bool] | None:
+        """What `read` would return now, without waiting: (every buffered byte, whether the
+        writer finished with nothing more to come), or None when nothing is there yet. Raises
+        the abort reason like `read` (after the bytes written before the abort were taken)."""
+        with self._lock:
+            if self._buffer:
+                was_full = len(self._buffer) >= self._capacity
+                batch, self._buffer = self._buffer, bytearray()
+                finished = self._finished
+            elif self._aborted is not None:
+                raise self._aborted
+            elif self._finished or self._reader_gone:
+                return b"", True
+            else:
+                return None
+        if was_full:
+            self._state.notify()
+        return bytes(batch), finished
+
     def close_reader(self, failure: IoError | None = None, *, discard_writes: bool = False) -> None:
         """Nobody reads any more (any thread); see the class docstring."""
         with self._lock:
@@ -385,10 +403,8 @@ class ByteChannel(OutputStream):
         self._wake(waiter)
 
     def _wake(self, waiter: asyncio.Future[None] | None) -> None:
-        if waiter is None:
-            return
-        with contextlib.suppress(RuntimeError):  # the loop is closed: the server is going away
-            waiter.get_loop().call_soon_threadsafe(_resolve, waiter)
+        if waiter is not None:  # batched with the guest's other posts (`RequestState.post`)
+            self._state.post(_resolve, waiter)
 
     def _raise_if_unusable(self) -> None:
         if self._failure is not None and not self._failure_reported:

@@ -12,6 +12,13 @@ request deadline (or on `cancel()`) with `DeadlineExceeded`, a `HostTrap`.
 While a guest waits it gives up its running permit: `state.gate` (a `RunGate`, set by the
 Invoker; see `spin_py.runtime.scheduler`) is paused for every wait that blocks, and for host
 calls that block outside `wait_until` (`with state.blocking():`, e.g. a Redis round trip).
+
+Hand-offs to the event loop go through `state.post(callback, *args)`. Posted from the guest's
+own thread while it runs, callbacks are held and delivered together, in order, in one wake-up
+of the loop (`flush_posts`): when the guest next waits, at its next epoch check-in, or when its
+call ends (the Invoker adds the call's outcome to that last batch). A fast guest's response
+head, body bytes and end thus reach the loop at once; a guest that computes for long delivers
+what it posted within one epoch slice.
 """
 
 from __future__ import annotations
@@ -48,6 +55,9 @@ class RunGate(Protocol):
     def check_in(self) -> None:
         """A periodic check from running wasm: yield to waiting guests, if any."""
 
+    def running_here(self) -> bool:
+        """True in the guest's own thread while it holds its permit."""
+
 
 @dataclass
 class RequestState:
@@ -64,6 +74,7 @@ class RequestState:
     gate: RunGate | None = None
     """The running permit, paused while blocked (None: run without one)."""
     _ext: dict[type, Any] = field(default_factory=dict)
+    _posted: list[tuple[Callable[..., object], tuple[Any, ...]]] = field(default_factory=list)
 
     def ext(self, cls: type[E], factory: Callable[[], E] | None = None) -> E:
         """This request's extension of type `cls`, created with `factory` (or `cls()`) once."""
@@ -95,6 +106,29 @@ class RequestState:
         with self.wakeup:
             self.wakeup.notify_all()
 
+    def post(self, callback: Callable[..., object], *args: Any) -> None:
+        """Run `callback(*args)` on the event loop (any thread; see the module docstring: held
+        and batched while posted by the running guest). Dropped if the loop is closed."""
+        gate = self.gate
+        if gate is not None and gate.running_here():
+            self._posted.append((callback, args))
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the server is going away
+            self.loop.call_soon_threadsafe(callback, *args)
+
+    def flush_posts(self, last: Callable[[], object] | None = None) -> None:
+        """Deliver the held posts, then `last` (if any), in one wake-up of the loop."""
+        batch, self._posted = self._posted, []
+        if last is not None:
+            batch.append((last, ()))
+        if not batch:
+            return
+        with contextlib.suppress(RuntimeError):
+            if len(batch) == 1:
+                self.loop.call_soon_threadsafe(batch[0][0], *batch[0][1])
+            else:
+                self.loop.call_soon_threadsafe(_run_posts, batch)
+
     def wait_until(self, ready: Callable[[], bool], until: float | None = None) -> bool:
         """Block the guest thread until `ready()` is true or `until` (monotonic) passes.
 
@@ -108,6 +142,7 @@ class RequestState:
                 return True
             if gate is None:
                 return self._wait_locked(ready, until)
+        self.flush_posts()  # whatever the loop must do before this wait can end
         gate.pause()
         try:
             with self.wakeup:
@@ -138,11 +173,25 @@ class RequestState:
         if gate is None:
             yield
             return
+        self.flush_posts()
         gate.pause()
         try:
             yield
         finally:
             gate.resume()
+
+
+def _run_posts(batch: list[tuple[Callable[..., object], tuple[Any, ...]]]) -> None:
+    """On the loop: run a batch of posted callbacks in order (one failing does not stop the
+    others; the loop's exception handler reports it)."""
+    loop = asyncio.get_running_loop()
+    for callback, args in batch:
+        try:
+            callback(*args)
+        except Exception as exc:
+            loop.call_exception_handler(
+                {"message": "posted callback failed", "exception": exc, "callback": callback}
+            )
 
 
 def current() -> RequestState:

@@ -128,6 +128,7 @@ class Interrupter:
         state = _current_state()
         stop = self._stop_reason(state)
         if stop is None and state is not None and state.gate is not None:
+            state.flush_posts()  # what the guest handed the loop so far goes out now
             state.gate.check_in()  # may wait while the other guests take their turns
             stop = self._stop_reason(state)
         if stop is not None:

@@ -177,13 +177,12 @@ class Invoker:
         def job(thread_holds_permit: bool) -> None:
             outcome, error = None, None
             try:
-                outcome = self.run(loaded, state, make_args, held, holds=thread_holds_permit)
+                outcome = self._run(loaded, state, make_args, held, thread_holds_permit)
             except BaseException as err:
                 error = err
-            try:
-                loop.call_soon_threadsafe(settle, outcome, error)
-            except RuntimeError:  # the loop is closed: nobody waits any more
-                held.leave()
+            held.leave()  # the thread is done with it; the loop may admit another request
+            # The outcome goes in the same loop wake-up as what the guest posted last.
+            state.flush_posts(lambda: settle(outcome, error))
 
         if nested:
             _start_thread(lambda: job(False))
@@ -195,18 +194,25 @@ class Invoker:
             state.cancel()
             raise
 
-    def run(
+    def run(self, loaded: LoadedComponent, state: RequestState, make_args: MakeArgs) -> Outcome:
+        """Run the call in the current thread (what `invoke` does in a guest thread), holding
+        a running permit except while it waits; what it posted to the loop is delivered."""
+        try:
+            return self._run(loaded, state, make_args, None, False)
+        finally:
+            state.flush_posts()
+
+    def _run(
         self,
         loaded: LoadedComponent,
         state: RequestState,
         make_args: MakeArgs,
-        slot: Slot | None = None,
-        *,
-        holds: bool = False,
+        slot: Slot | None,
+        holds: bool,
     ) -> Outcome:
-        """Run the call in the current thread (what `invoke` does in a guest thread), holding
-        a running permit except while it waits; frees `slot` at the end. `holds`: this thread
-        already holds a permit (a scheduler job), and keeps one when this returns."""
+        """`run` without delivering the posts (the caller adds the outcome to them). Frees
+        `slot` at the end. `holds`: this thread already holds a permit (a scheduler job), and
+        keeps one when this returns."""
         started = time.monotonic()
         turn = GuestTurn(self._scheduler, held=holds)
         try:

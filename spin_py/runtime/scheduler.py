@@ -224,6 +224,10 @@ class GuestTurn:
         self._scheduler = scheduler
         self._held = held
         self._paused = 0
+        self._thread = threading.get_ident()
+
+    def running_here(self) -> bool:
+        return self._held and threading.get_ident() == self._thread
 
     @property
     def held(self) -> bool:

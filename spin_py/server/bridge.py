@@ -67,7 +67,7 @@ from spin_py.server.platform_setup import open_services
 from spin_py.server.responses import make_response, make_stream_response
 from spin_py.telemetry import prepare_execute_from_request, record_rejected
 from spin_py.wasi.filesystem.mounts import check_mounts
-from spin_py.wasi.http.body import BodyAborted
+from spin_py.wasi.http.body import BodyAborted, BodyReader
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields
 from spin_py.wasi.http.outgoing import use_outgoing_handler
@@ -196,16 +196,20 @@ async def _stream(
 ) -> web.StreamResponse:
     headers = [(name, value.decode("latin-1")) for name, value in head.headers]
     response = make_stream_response(head.status, headers)
+    # aiohttp (3.11+) holds the head until `_send_head` or the first body write.
+    response._send_headers_immediately = False
     await response.prepare(request)
-    writer = request.writer
-    if isinstance(writer, StreamWriter):
-        writer.send_headers()
     body = head.body
     if body is None:
+        _send_head(request)
         _check_empty_length(request, head)
         return response
     send = not body_forbidden(request.method, head.status)
     try:
+        if not send:
+            _send_head(request)
+        elif await _send_ready(request, response, body):
+            return response
         while (data := await body.read()) is not None:
             if send:
                 await response.write(data)
@@ -220,6 +224,32 @@ async def _stream(
     if trailers is not None and len(trailers):
         await _write_trailers(request, response, trailers)
     return response
+
+
+async def _send_ready(request: web.Request, response: web.StreamResponse, body: BodyReader) -> bool:
+    """Send the head with what the guest wrote before the head reached the loop: for a fast
+    guest the whole body and its end, in one write to the socket; the head alone when nothing
+    is there yet. True when that completed the response."""
+    ready = body.read_nowait()
+    if ready is None or ready == (b"", False):
+        _send_head(request)
+        return False
+    data, finished = ready
+    if finished and not body.trailers:
+        await response.write_eof(data)
+        return True
+    if data:
+        await response.write(data)
+    else:
+        _send_head(request)
+    return False
+
+
+def _send_head(request: web.Request) -> None:
+    """Send the prepared response head now (aiohttp holds it for the first body write)."""
+    writer = request.writer
+    if isinstance(writer, StreamWriter):
+        writer.send_headers()
 
 
 def _cut(request: web.Request, execution: Execution, reason: str) -> None:

@@ -247,6 +247,11 @@ class BodyReader:
         once the body finished. Raises `BodyAborted` once the body was aborted."""
         return await self._channel.read()
 
+    def read_nowait(self) -> tuple[bytes, bool] | None:
+        """`read` without waiting: (the bytes written so far, whether the body finished), or
+        None when there is nothing yet. Raises `BodyAborted` like `read`."""
+        return self._channel.read_nowait()
+
     @property
     def trailers(self) -> Fields | None:
         """The trailers the guest finished the body with (after `read` returned None)."""

@@ -13,13 +13,12 @@ when `handle` returns.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
 from spin_py.host.pollable import CallbackPollable, Pollable
-from spin_py.host.state import RequestState
+from spin_py.host.state import RequestState, current
 from spin_py.wasi.http.body import BodyReader, IncomingBody, OutgoingBody
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields
@@ -146,8 +145,7 @@ class ResponseOutparam:
     def set(self, outcome: OutgoingResponse | ErrorCode) -> None:
         """Deliver the guest's response (or error) to the sink."""
         message = outcome if isinstance(outcome, ErrorCode) else outcome.head()
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody awaits it
-            self._sink.get_loop().call_soon_threadsafe(_settle, self._sink, message)
+        current().post(_settle, self._sink, message)  # with the guest's other hand-offs
 
 
 ResponseOutcome = IncomingResponse | ErrorCode
