@@ -26,6 +26,9 @@ describing what the guest saw, so a test can tell "the host refused" from "the a
   traps).
 - ``.../respond-then-spin``: sends a complete ``200`` response (body ``done``), then busy-loops
   forever (work after the response).
+- ``.../fetch?url=U``: sends ``GET U`` and answers ``{"ok": status}``, ``{"err": case}`` for
+  an error code, or ``{"err": "refused-by-setter"}`` when a request setter (e.g.
+  ``set-authority``) refused the URL.
 - ``.../forward?mode=self|chain&to=<route>``: requests ``/<route>`` as a self request or
   through ``attack.spin.internal`` and answers ``{"ok": status}`` (or ``{"err": case}``).
 - ``.../spin?ms=N``: busy-loops for ``N`` ms (default: forever) in the guest.
@@ -131,6 +134,15 @@ def forward(query: dict) -> Response:
     return answer({"ok": inner.status})
 
 
+def fetch(query: dict) -> Response:
+    try:
+        inner = http.send(Request("GET", query.get("url", "/"), {}, None))
+    except Err as err:
+        case = "refused-by-setter" if err.value is None else case_name(err.value)
+        return answer({"err": case})
+    return answer({"ok": inner.status})
+
+
 def respond_then_spin(response_out: ResponseOutparam) -> None:
     response = OutgoingResponse(Fields.from_list([("content-length", b"4")]))
     response.set_status_code(200)
@@ -206,6 +218,8 @@ class IncomingHandler(http.IncomingHandler):
             return print_lines(query)
         if route == "forward":
             return forward(query)
+        if route == "fetch":
+            return fetch(query)
         return Response(404, {}, b"")
 
     def handle(self, request, response_out) -> None:  # type: ignore[no-untyped-def]

@@ -73,7 +73,21 @@ def build_url(scheme: str | None, authority: str | None, path_with_query: str | 
         raise OutboundError.uri_invalid(f"invalid authority {authority!r}: {error}") from error
     if not host:
         raise OutboundError.uri_invalid(f"invalid authority {authority!r}: no host")
+    port = _port_text(authority)
+    if port and not (port.isascii() and port.isdigit()):
+        # yarl reads `+80`, `8_0` and non-ASCII digits as numbers; an authority does not
+        raise OutboundError.uri_invalid(f"invalid authority {authority!r}: port {port!r}")
     return url.with_user(None) if url.raw_user is not None else url
+
+
+def _port_text(authority: str) -> str | None:
+    """The port part of `[userinfo@]host[:port]` as written (None: no port)."""
+    host_port = authority.rpartition("@")[2]
+    if host_port.startswith("["):
+        _, bracket, rest = host_port.partition("]")
+        return rest[1:] if bracket and rest.startswith(":") else None
+    _, colon, port = host_port.rpartition(":")
+    return port if colon else None
 
 
 def route_outbound(

@@ -89,6 +89,14 @@ class Execution:
         if isinstance(message, ErrorCode):
             log.error('component "%s" responded with an error: %s', self.component_id, message)
             return None
+        if message.status < 200:  # informational: never a final response (docs/security.md)
+            log.error(
+                'component "%s" set the informational status %d as its final response; '
+                "answering 500",
+                self.component_id,
+                message.status,
+            )
+            return None
         return message
 
     def cancel(self) -> None:

@@ -1,8 +1,10 @@
 """The aiohttp request handler: reserved paths, then the router, then the matched trigger.
 
-Order, as in Spin: `/.well-known/spin/*` first; then the app's routes on the raw request path
-(without the query string); no match is a 404 with an empty body; a static response is answered
-directly; a component goes through the `ComponentHandler` seam, whose failures become an empty 500.
+First a request line or `Host` no component may see is refused (505, 400: see
+`spin_py.server.request_target`). Then, as in Spin: `/.well-known/spin/*`; then the app's routes
+on the raw request path (without the query string); no match is a 404 with an empty body; a
+static response is answered directly; a component goes through the `ComponentHandler` seam,
+whose failures become an empty 500.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from spin_py.manifest.model import App
 from spin_py.routing import RouteMatch, Router
 from spin_py.server.component import ComponentHandler, HealthReporting
 from spin_py.server.drain import DRAINING, Drain
+from spin_py.server.request_target import protocol_problem
 from spin_py.server.responses import RESPONSE_STARTED, make_response
 from spin_py.server.static import static_response
 from spin_py.server.wellknown import is_well_known, well_known_response
@@ -57,6 +60,11 @@ class RequestHandler:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Answer one request."""
+        problem = protocol_problem(request.version, request.raw_path, request.headers.get("Host"))
+        if problem is not None:  # an unsupported version, a malformed Host (request_target)
+            response = make_response(problem)
+            response.force_close()
+            return response
         path = routing_path(request)
         if is_well_known(path):
             return well_known_response(path, self._app, self._health)

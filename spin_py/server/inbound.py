@@ -1,11 +1,12 @@
 """The `incoming-request` a component sees for an aiohttp request
 (docs/compatibility.md#the-request-a-component-sees).
 
-Method, `path-with-query` (the raw request target: path and query exactly as sent), scheme
-(the listener's), authority (the Host header), and headers: the client's (minus the forbidden
-names such as `host` and `transfer-encoding`, and any client-sent `spin-*`) plus Spin's
-`spin-*` set. The body streams from aiohttp on demand (`request.content.readany()` per guest
-read), so an upload is never buffered whole.
+Method, `path-with-query` (the raw request target: path and query exactly as sent; of an
+absolute-form target, its path and query), scheme (the listener's), authority (the Host header,
+or an absolute-form target's authority: `spin_py.server.request_target`), and headers: the
+client's (minus the forbidden names such as `host` and `transfer-encoding`, and any
+client-sent `spin-*`) plus Spin's `spin-*` set. The body streams from aiohttp on demand
+(`request.content.readany()` per guest read), so an upload is never buffered whole.
 
 aiohttp's HTTP parsers drop request trailers, so the body's `future-trailers` always resolves
 to "no trailers", at once (docs/compatibility.md#request-trailers).
@@ -27,6 +28,7 @@ from spin_py.outbound.host import ChainedRequest
 from spin_py.outbound.response import read_error
 from spin_py.routing import RouteMatch
 from spin_py.server.headers import CHAINED_CLIENT_ADDR, request_headers_for_guest, spin_headers
+from spin_py.server.request_target import request_target
 from spin_py.wasi.http.body import FutureTrailers, IncomingBody
 from spin_py.wasi.http.errors import ErrorCode
 from spin_py.wasi.http.fields import Fields
@@ -49,13 +51,12 @@ def incoming_request(
     request: web.BaseRequest, match: RouteMatch, state: RequestState
 ) -> IncomingRequest:
     """The guest's view of `request`, whose body is read through `state`'s event loop."""
-    host = request.headers.get("Host")
-    target = request.raw_path
+    target = request_target(request.raw_path, request.headers.get("Host"))
     spin = spin_headers(
         match,
         scheme=request.scheme,
-        host=host,
-        path_and_query=target,
+        host=target.authority,
+        path_and_query=target.path_with_query,
         client_addr=client_addr(request),
     )
     client = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
@@ -64,9 +65,9 @@ def incoming_request(
     stream = PullInputStream(state, request.content.readany, error_detail=_terminated)
     return IncomingRequest(
         method=request.method,
-        path_with_query=target,
+        path_with_query=target.path_with_query,
         scheme=request.scheme,
-        authority=host,
+        authority=target.authority,
         headers=fields,
         body=IncomingBody(stream, FutureTrailers.ready),
     )
