@@ -22,13 +22,18 @@ import click
 from spin_py import __version__
 from spin_py.build import run_build
 from spin_py.config import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_KEEPALIVE_TIMEOUT,
     DEFAULT_LISTEN,
+    DEFAULT_MAX_CONNECTIONS,
     DEFAULT_TRACE_UI_LISTEN,
     BuildSettings,
+    ConnectionLimits,
     OutputFormat,
     PlatformSettings,
     SecuritySettings,
     UpConfig,
+    default_max_connections,
     default_workers,
     parse_bytes,
     parse_duration,
@@ -58,13 +63,6 @@ from spin_py.runtime.scheduler import (
 )
 from spin_py.runtime.store_limits import DEFAULT_MAX_INSTANCE_MEMORY
 from spin_py.server.bridge import wasm_component_handler_factory
-from spin_py.server.connections import (
-    DEFAULT_HEADER_TIMEOUT,
-    DEFAULT_KEEPALIVE_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS,
-    ConnectionLimits,
-    default_max_connections,
-)
 from spin_py.server.platform_setup import prepare_platform
 from spin_py.server.up import up as serve_app
 from spin_py.watch import WatchSettings, run_watch

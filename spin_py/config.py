@@ -8,6 +8,7 @@ Parse errors raise `ConfigError` with a message ready to show to the user.
 from __future__ import annotations
 
 import re
+import resource
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -21,7 +22,6 @@ from spin_py.runtime.scheduler import (
     DEFAULT_STUCK_AFTER,
 )
 from spin_py.runtime.store_limits import DEFAULT_MAX_INSTANCE_MEMORY
-from spin_py.server.connections import ConnectionLimits
 
 OutputFormat = Literal["plain", "json"]
 
@@ -62,6 +62,32 @@ class TlsSettings:
 
     cert: Path
     key: Path
+
+
+DEFAULT_HEADER_TIMEOUT = 30.0
+"""`--header-timeout`: seconds for a request head to arrive (hyper's default)."""
+DEFAULT_KEEPALIVE_TIMEOUT = 75.0
+"""`--keep-alive-timeout`: seconds an idle keep-alive connection stays open (nginx's default)."""
+DEFAULT_MAX_CONNECTIONS = 1000
+"""`--max-connections`: open connections per worker process (see `default_max_connections`)."""
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """The connection limits of one worker process (`spin_py.server.connections`)."""
+
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+
+
+def default_max_connections() -> int:
+    """`DEFAULT_MAX_CONNECTIONS`, or half the open-file limit when that is lower (every
+    connection is a file descriptor; files, databases and outbound connections need some)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return DEFAULT_MAX_CONNECTIONS
+    return max(1, min(DEFAULT_MAX_CONNECTIONS, soft // 2))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 A client must not hold a worker's connections without sending requests (docs/security.md,
 "Connections"). `GuardedAppRunner` is aiohttp's `AppRunner` with three limits from
-`ConnectionLimits`:
+`spin_py.config.ConnectionLimits`:
 
 - `header_timeout` (`--header-timeout`, default 30 s, as hyper, Spin's HTTP server): a request
   head must arrive complete within this long of the connection opening, or of its first byte
@@ -26,28 +26,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import resource
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-__all__ = [
-    "DEFAULT_HEADER_TIMEOUT",
-    "DEFAULT_KEEPALIVE_TIMEOUT",
-    "DEFAULT_MAX_CONNECTIONS",
-    "ConnectionLimits",
-    "GuardedAppRunner",
-    "default_max_connections",
-]
+from spin_py.config import ConnectionLimits
+
+__all__ = ["GuardedAppRunner"]
 
 log = logging.getLogger("spin_py.server.connections")
 
-DEFAULT_HEADER_TIMEOUT = 30.0
-DEFAULT_KEEPALIVE_TIMEOUT = 75.0
-DEFAULT_MAX_CONNECTIONS = 1000
 LOG_INTERVAL = 10.0
 """Seconds between two log lines about refused connections."""
 
@@ -58,24 +48,6 @@ REFUSED_503 = (
     b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\n"
     b"content-length: 0\r\n\r\n"
 )
-
-
-@dataclass(frozen=True)
-class ConnectionLimits:
-    """The connection limits of one worker process (see the module docstring)."""
-
-    header_timeout: float = DEFAULT_HEADER_TIMEOUT
-    keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT
-    max_connections: int = DEFAULT_MAX_CONNECTIONS
-
-
-def default_max_connections() -> int:
-    """`DEFAULT_MAX_CONNECTIONS`, or half the open-file limit when that is lower (every
-    connection is a file descriptor; files, databases and outbound connections need some)."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return DEFAULT_MAX_CONNECTIONS
-    return max(1, min(DEFAULT_MAX_CONNECTIONS, soft // 2))
 
 
 class _Refusals:

@@ -31,7 +31,8 @@ from typing import Any
 
 from aiohttp import web
 
-from spin_py.server.connections import ConnectionLimits, GuardedAppRunner
+from spin_py.config import ConnectionLimits
+from spin_py.server.connections import GuardedAppRunner
 from spin_py.server.drain import Drain
 from spin_py.server.listen import BACKLOG, start_listening
 
