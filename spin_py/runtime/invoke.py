@@ -263,7 +263,7 @@ class Invoker:
             store = wasmtime.Store(self._engine)
             try:
                 with execute_span_for(state, loaded.id) as span:
-                    outcome = self._call(store, loaded, state, make_args)
+                    outcome = _after_cancel(self._call(store, loaded, state, make_args), state)
                     if not outcome.clean_exit:
                         record_trap(span, outcome.error, outcome.message)
             finally:
@@ -387,6 +387,18 @@ def classify_call_error(err: BaseException, state: RequestState) -> Outcome:
             message += _HOSTCALL_FUEL_HINT
         return Outcome(kind, message, backtrace, error=err)
     return Outcome(OutcomeKind.TRAP, f"host error: {type(err).__name__}: {err}", error=err)
+
+
+def _after_cancel(outcome: Outcome, state: RequestState) -> Outcome:
+    """A call whose request was cancelled (its client went away, the server is stopping) that
+    then failed, failed because of that: a guest trapping on a stream closed under it is not a
+    guest error. Its outcome is CANCELLED (logged at info, not as a trap)."""
+    if not state.cancelled or outcome.kind in (OutcomeKind.OK, OutcomeKind.CANCELLED):
+        return outcome
+    if outcome.kind is OutcomeKind.EXIT and outcome.exit_code == 0:
+        return outcome
+    reason = f"the request was cancelled (client gone or server stopping), then: {outcome.message}"
+    return dataclasses.replace(outcome, kind=OutcomeKind.CANCELLED, message=reason)
 
 
 def _timeout_kind(state: RequestState) -> OutcomeKind:

@@ -210,3 +210,23 @@ async def test_sigterm_gives_every_accepted_request_its_grace_period(
         (200, b"slept 1500")
     ] * 13
     assert finished.returncode == 0
+
+
+async def test_a_guest_failing_because_its_client_left_is_not_logged_as_a_trap(
+    spin_py_server: Start,
+) -> None:
+    """The echo guest streams a large body back; the client reads a little, then hangs up.
+    The guest's next write fails and componentize-py traps, but that is the client's doing:
+    one info line (request cancelled), no error-level trap log."""
+    server = await start(spin_py_server, ECHO, "--workers", "1")
+    size = 4 * 1024 * 1024
+    head = f"POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: {size}\r\n\r\n"
+    with held_connection(server, head) as sock:
+        sock.sendall(b"x" * size)
+        assert sock.recv(4096)  # the response has started
+    await wait_for_text(server, 'component "echo": request cancelled', timeout=15)
+    status, _, body = await fetch(f"{server.base_url}/echo", data=b"still here")
+    assert (status, body) == (200, b"still here")
+    log = server.stderr_so_far()
+    assert 'component "echo" trapped' not in log
+    assert "ERROR" not in log
