@@ -17,9 +17,10 @@ that wait overlap, up to the slot count.
   blocks keeps its thread (its wasm stack lives there) but passes the permit on. A thread
   whose call ends keeps the permit and starts the next queued call itself, so back-to-back
   short requests cost no thread switch (what one guest thread per process did well).
-  Permits go first to guests resuming after a wait (in the order they asked), then to queued
-  calls. `yield_turn()`, called at every epoch check-in, passes the permit on whenever anyone
-  waits for it: a guest spinning in pure wasm slows its process down, it never wedges it.
+  Guests resuming after a wait and queued calls get permits in one first-come, first-served
+  line. `yield_turn()`, called at every epoch check-in, passes the permit on whenever anyone
+  waits for it and goes to the back of that line: a guest spinning in pure wasm slows its
+  process down, it never wedges it, and several of them cannot keep a new request waiting.
 - `GuestTurn`: one call's hold on a permit, the `RunGate` its `RequestState` pauses and resumes
   around every blocking host wait (`RequestState.wait_until`, `RequestState.blocking`).
 """
@@ -67,6 +68,15 @@ def _held_lock() -> threading.Lock:
     return lock
 
 
+class _Waiter:
+    """A guest thread in line for a permit (it blocks on `lock` until granted one)."""
+
+    __slots__ = ("lock",)
+
+    def __init__(self) -> None:
+        self.lock = _held_lock()
+
+
 class _Worker:
     """A guest thread: runs the jobs it is handed, one after another, holding a permit."""
 
@@ -100,8 +110,8 @@ class GuestScheduler:
         self.permits = permits
         self._lock = threading.Lock()
         self._free = permits
-        self._waiters: deque[threading.Lock] = deque()
-        self._jobs: deque[Job] = deque()
+        self._line: deque[_Waiter | Job] = deque()
+        """Who waits for a permit, first come first served: resuming guests and queued calls."""
         self._idle: list[_Worker] = []
         self._started = 0
         self._closed = False
@@ -111,7 +121,7 @@ class GuestScheduler:
     @property
     def waiting(self) -> int:
         """Guests resuming after a wait, and queued calls, that wait for a permit now."""
-        return len(self._waiters) + len(self._jobs)
+        return len(self._line)
 
     @property
     def threads(self) -> int:
@@ -128,7 +138,7 @@ class GuestScheduler:
                 self._free -= 1
                 self._dispatch_locked(job)
             else:
-                self._jobs.append(job)
+                self._line.append(job)
 
     def acquire(self) -> None:
         """Take a permit (a guest resuming after a wait, or a call on a thread of its own)."""
@@ -136,13 +146,13 @@ class GuestScheduler:
             if self._free > 0:
                 self._free -= 1
                 return
-            waiter = _held_lock()
-            self._waiters.append(waiter)
-        waiter.acquire()  # released by whoever hands the permit over
+            waiter = _Waiter()
+            self._line.append(waiter)
+        waiter.lock.acquire()  # released by whoever hands the permit over
 
     def release(self) -> None:
         """Give a permit back (a guest starting to wait, or a call on a thread of its own
-        ending): to the longest waiting guest, else to the next queued call."""
+        ending): to the first in line, if any."""
         with self._lock:
             self._pass_locked()
 
@@ -150,12 +160,12 @@ class GuestScheduler:
         """If anyone waits for a permit, pass this caller's on and wait for one again (behind
         everyone already waiting); True if the caller did wait."""
         with self._lock:
-            if not self._waiters and not self._jobs:
+            if not self._line:
                 return False
             self._pass_locked()
-            waiter = _held_lock()
-            self._waiters.append(waiter)
-        waiter.acquire()
+            waiter = _Waiter()
+            self._line.append(waiter)
+        waiter.lock.acquire()
         return True
 
     def close(self, timeout: float | None = None) -> bool:
@@ -171,8 +181,8 @@ class GuestScheduler:
 
     def _run(self, worker: _Worker, job: Job) -> bool:
         """In `worker`'s thread, holding a permit: run `job`, then the next queued call while
-        no resuming guest waits; then pass the permit on and go idle (False: stop the thread,
-        the scheduler is closed)."""
+        one is first in line; then pass the permit on and go idle (False: stop the thread, the
+        scheduler is closed)."""
         while True:
             try:
                 job()
@@ -182,8 +192,8 @@ class GuestScheduler:
                 self._unfinished -= 1
                 if not self._unfinished:
                     self._all_done.notify_all()
-                if self._jobs and not self._waiters:
-                    job = self._jobs.popleft()
+                if self._line and not isinstance(self._line[0], _Waiter):
+                    job = self._line.popleft()  # type: ignore[assignment]
                     continue
                 self._pass_locked()
                 if self._closed:
@@ -192,13 +202,15 @@ class GuestScheduler:
                 return True
 
     def _pass_locked(self) -> None:
-        """A permit is being given up: to a waiting guest, else to a queued call, else free."""
-        if self._waiters:
-            self._waiters.popleft().release()
-        elif self._jobs:
-            self._dispatch_locked(self._jobs.popleft())
-        else:
+        """A permit is being given up: to the first in line, else it is free."""
+        if not self._line:
             self._free += 1
+            return
+        first = self._line.popleft()
+        if isinstance(first, _Waiter):
+            first.lock.release()
+        else:
+            self._dispatch_locked(first)
 
     def _dispatch_locked(self, job: Job) -> None:
         """Start `job` (its permit already counted) on an idle guest thread or a new one."""

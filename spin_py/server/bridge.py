@@ -216,9 +216,10 @@ async def _stream(
     except BodyAborted as aborted:
         _cut(request, execution, str(aborted))
         return response
-    except Exception as exc:  # the client went away: the guest's next write fails
+    except Exception as exc:  # the client went away: its guest is cancelled
+        execution.cancel()
         body.close(ErrorCode.connection_terminated())
-        _cut(request, execution, f"the client went away ({describe(exc)})")
+        _cut(request, execution, f"the client went away ({describe(exc)})", logging.INFO)
         return response
     trailers = body.trailers
     if trailers is not None and len(trailers):
@@ -252,9 +253,11 @@ def _send_head(request: web.Request) -> None:
         writer.send_headers()
 
 
-def _cut(request: web.Request, execution: Execution, reason: str) -> None:
+def _cut(
+    request: web.Request, execution: Execution, reason: str, level: int = logging.WARNING
+) -> None:
     """End the connection without completing the response (the client sees it cut short)."""
-    log.warning('component "%s": response cut short: %s', execution.component_id, reason)
+    log.log(level, 'component "%s": response cut short: %s', execution.component_id, reason)
     if request.transport is not None:
         request.transport.close()
 

@@ -37,10 +37,17 @@ NO_RESPONSE = "guest failed to produce a response prior to returning"
 class Execution:
     """A running guest call and the sink its response arrives in."""
 
-    def __init__(self, component_id: str, sink: ResponseSink, call: asyncio.Task[Outcome]) -> None:
+    def __init__(
+        self,
+        component_id: str,
+        sink: ResponseSink,
+        call: asyncio.Task[Outcome],
+        state: RequestState | None = None,
+    ) -> None:
         self.component_id = component_id
         self.call = call
         self._sink = sink
+        self._state = state
         call.add_done_callback(self._call_done)
 
     @classmethod
@@ -69,7 +76,7 @@ class Execution:
         )
         if slot is not None:  # a call cancelled before it started never reaches the Invoker
             call.add_done_callback(lambda _call: slot.leave())
-        return cls(loaded.id, sink, call)
+        return cls(loaded.id, sink, call, state)
 
     def track(self, calls: set[asyncio.Task[Outcome]]) -> Execution:
         """Keep the call in `calls` while it runs (for shutdown)."""
@@ -100,7 +107,10 @@ class Execution:
         return message
 
     def cancel(self) -> None:
-        """Nobody waits for the response any more: end the guest's blocking host calls."""
+        """Nobody waits for the response any more: end the guest's blocking host calls now
+        (its wasm at the next epoch check); the call ends CANCELLED."""
+        if self._state is not None:
+            self._state.cancel()  # at once: the guest may fail on a closed stream next
         self.call.cancel()
 
     def close(self) -> None:

@@ -103,11 +103,15 @@ async def test_slow_request_bodies_do_not_hold_up_other_requests(spin_py_server:
     ]
 
 
-async def test_looping_guests_do_not_wedge_the_default_server(spin_py_server: Start) -> None:
-    """Two requests to a guest that spins forever, default flags (no request timeout): the
-    spinning guests hand their permit on at every epoch check, so other requests still get
-    answered; once their clients hang up, the spinning stops."""
-    server = await start(spin_py_server, MISBEHAVE)
+@pytest.mark.parametrize("flags", [(), ("--workers", "1")], ids=["default", "one-worker"])
+async def test_looping_guests_do_not_wedge_the_server(
+    spin_py_server: Start, flags: tuple[str, ...]
+) -> None:
+    """Two requests to a guest that spins forever, no request timeout (default flags, and one
+    worker so both land in one process): the spinning guests hand their permit on at every
+    epoch check, so other requests still get answered; once their clients hang up, the
+    spinning stops."""
+    server = await start(spin_py_server, MISBEHAVE, *flags)
     with held_connection(server, get_head("/loop")), held_connection(server, get_head("/loop")):
         await asyncio.sleep(0.5)
         for _ in range(3):  # served while both guests spin (they never end on their own)

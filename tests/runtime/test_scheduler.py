@@ -57,7 +57,7 @@ def test_short_jobs_run_back_to_back_on_one_thread() -> None:
     assert scheduler.close(WAIT)
 
 
-def test_a_waiting_guest_lets_queued_calls_run_and_resumes_after_them() -> None:
+def test_a_waiting_guest_lets_queued_calls_run_and_resumes_in_its_turn() -> None:
     scheduler = GuestScheduler(1)
     running = Running()
     order: list[str] = []
@@ -87,8 +87,8 @@ def test_a_waiting_guest_lets_queued_calls_run_and_resumes_after_them() -> None:
         scheduler.submit(lambda name=name: short(name))
     for _ in range(4):
         assert finished.acquire(timeout=WAIT)
-    # The resuming guest gets the permit before the call queued after it started waiting.
-    assert order == ["waiter starts", "a", "b", "waiter resumes", "c"]
+    # First come, first served: c was queued before the waiter asked for its permit back.
+    assert order == ["waiter starts", "a", "b", "c", "waiter resumes"]
     assert running.most == 1
     assert scheduler.close(WAIT)
 
@@ -139,6 +139,32 @@ def test_a_spinning_guest_yields_at_its_check_ins() -> None:
     stop.set()
     assert scheduler.close(WAIT)
     assert check_ins >= 1
+
+
+def test_two_spinning_guests_cannot_keep_a_queued_call_waiting() -> None:
+    """Two guests that only ever check in pass the permit between them; a call queued behind
+    them still gets its turn (each yield goes to the back of the line)."""
+    scheduler = GuestScheduler(1)
+    stop = threading.Event()
+    queued_ran = threading.Event()
+    spinning = threading.Semaphore(0)
+
+    def spinner() -> None:
+        turn = GuestTurn(scheduler, held=True)
+        spinning.release()
+        while not stop.is_set():
+            time.sleep(0.001)
+            turn.check_in()
+
+    scheduler.submit(spinner)
+    scheduler.submit(spinner)
+    assert spinning.acquire(timeout=WAIT) and spinning.acquire(timeout=WAIT)  # both running
+    scheduler.submit(queued_ran.set)
+    try:
+        assert queued_ran.wait(WAIT)
+    finally:
+        stop.set()
+    assert scheduler.close(WAIT)
 
 
 def test_a_thread_of_its_own_takes_and_gives_back_a_permit() -> None:
