@@ -7,6 +7,7 @@ pays for it); the cache-key tests run the script's own hashing on a scratch copy
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -135,3 +136,36 @@ def test_unknown_component_is_refused() -> None:
     )
     assert result.returncode != 0
     assert "no-such-component" in result.stderr
+
+
+def test_a_long_build_step_says_it_is_still_going(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = load_build_module(BUILD_SCRIPT)
+    monkeypatch.setattr(module, "TICK_SECONDS", 0.05)
+    with module._ticking("hello: componentize-py is building"):
+        subprocess.run([sys.executable, "-c", "import time; time.sleep(0.3)"], check=True)
+    ticks = capsys.readouterr().err.splitlines()
+    assert len(ticks) >= 3
+    assert all(t.startswith("hello: componentize-py is building... ") for t in ticks)
+    assert ticks[-1].endswith("s")
+
+
+def test_only_the_newest_builds_of_a_component_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPIN_PY_CACHE_DIR", str(tmp_path))
+    module = load_build_module(BUILD_SCRIPT)
+    cache = module.cache_root()
+    cache.mkdir(parents=True)
+    builds = []
+    for i in range(5):
+        path = cache / f"hello-{i:016x}.wasm"
+        path.write_bytes(b"x")
+        os.utime(path, (1000 + i, 1000 + i))
+        builds.append(path)
+    other = cache / "echo-0000000000000000.wasm"
+    other.write_bytes(b"y")
+    module.prune("hello", keep=builds[0])  # the one just built is never removed
+    kept = {p.name for p in cache.iterdir()}
+    assert kept == {builds[0].name, *(b.name for b in builds[2:]), other.name}
