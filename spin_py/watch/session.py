@@ -107,6 +107,7 @@ def run_watch(
             await_turn=session.first_load,
             ssl_context=ssl_context,
             drain=session.drain,
+            connections=config.security.connections,
         )
     finally:
         session.shutdown_telemetry()
