@@ -556,4 +556,45 @@ def _slow_row(bench: Bench, target: Target, count: int, millis: int) -> dict[str
     return row
 
 
-WORKLOADS = {"W1": w1, "W1js": w1js, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6}
+# ---------------------------------------------------------------------------------------------
+# W7: W1 with opt-in instance reuse, against jco serve (which reuses one instance by default)
+
+REUSE = 1000
+"""Requests per instance in W7 (`--reuse-instances`): high enough that instantiation is rare."""
+
+
+def w7(bench: Bench) -> Section:
+    """hello-proxy with `--reuse-instances` against jco serve's reused instance."""
+    section = Section("W7", f"hello-proxy with --reuse-instances {REUSE}, against jco serve")
+    wasm = bench.components["hello-proxy"]
+    extra = ("--reuse-instances", str(REUSE))
+    plan: Plan = [
+        (targets.spin_py("hello", procs.free_port(), bench.state_dir(), "/hello-proxy",
+                         name="spin-py reuse", extra=extra), ["/hello-proxy"]),
+        (targets.spin_py("hello", procs.free_port(), bench.state_dir(), "/hello-proxy",
+                         name="spin-py fresh"), ["/hello-proxy"]),
+    ]  # fmt: skip
+    if bench.tools.jco_js is not None and bench.options.with_jco:
+        jco = targets.jco_serve(bench.tools.jco_js, wasm, procs.free_port(), "/hello-proxy")
+        plan.append((jco, ["/hello-proxy"]))
+    elif bench.tools.jco_error:
+        section.notes.append(f"jco serve not measured: {bench.tools.jco_error}")
+    section.rows += throughput(bench, plan)
+    reuse = section.row("spin-py reuse")
+    value = _div(reuse.get("rps"), section.row("jco serve").get("rps"))
+    section.ratio("req/s spin-py reuse / jco serve", value, ">= 1.0", _at_least(value, 1.0))
+    gain = _div(reuse.get("rps"), section.row("spin-py fresh").get("rps"))
+    section.ratio("req/s spin-py reuse / fresh", gain, "(diagnostic)", None)
+    return section
+
+
+WORKLOADS = {
+    "W1": w1,
+    "W1js": w1js,
+    "W2": w2,
+    "W3": w3,
+    "W4": w4,
+    "W5": w5,
+    "W6": w6,
+    "W7": w7,
+}

@@ -395,6 +395,15 @@ def _platform_settings(
     help="A request running longer counts as stuck: health answers 503 when all are stuck.",
 )
 @click.option(
+    "--reuse-instances",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Let one instance serve up to N requests in turn (1: a fresh instance per request, "
+    "as Spin; more is faster but requests of a component share its guest state).",
+)
+@click.option(
     "--shutdown-delay",
     default=None,
     metavar="DURATION",
@@ -437,6 +446,7 @@ def up(
     max_concurrent_requests: int,
     running_guests: int,
     stuck_after: str,
+    reuse_instances: int,
     shutdown_delay: str | None,
     trace_ui: bool,
     trace_ui_listen: str | None,
@@ -479,6 +489,7 @@ def up(
         max_concurrent_requests=max_concurrent_requests,
         running_guests=running_guests,
         stuck_after=parse_duration(stuck_after),
+        reuse_instances=reuse_instances,
         shutdown_delay=0.0 if shutdown_delay is None else parse_duration(shutdown_delay),
         truncate_logs=truncate_logs,
         platform=platform,

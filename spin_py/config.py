@@ -163,6 +163,10 @@ class UpConfig:
     stuck_after: float = DEFAULT_STUCK_AFTER
     """`--stuck-after`: a guest call running longer counts as stuck; health answers 503 when
     every request slot of the process is held by a stuck call."""
+    reuse_instances: int = 1
+    """`--reuse-instances`: requests one instance may serve in turn (1: a fresh instance per
+    request, as Spin; more trades isolation between requests for speed,
+    `spin_py.runtime.reuse`)."""
     compile_cache_max_bytes: int | None = 2 * 1024**3
     """Size cap of the compile cache (env `SPIN_PY_CACHE_MAX_SIZE`; None: no cap); the least
     recently used artifacts are removed beyond it (`spin_py.runtime.compile_cache`)."""

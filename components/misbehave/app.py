@@ -21,6 +21,8 @@ behaviour is picked by the last segment of the request path, so any route prefix
                          error text on a permission error, 404 with the error text on any other
 ``sleep?ms=N``           sleeps N ms (``time.sleep``, i.e. wasi:clocks + wasi:io/poll), 200
                          ``slept N``
+``count``                200 with how many requests this instance has served, this one included
+                         (always ``1`` with a fresh instance per request)
 anything else            404 ``no such misbehaviour: <segment>``
 =======================  ======================================================================
 """
@@ -150,8 +152,19 @@ def sleep(request: IncomingRequest, response_out: ResponseOutparam) -> None:
     proxy_io.send_text(response_out, 200, f"slept {millis}")
 
 
+SERVED = [0]
+"""Requests this instance has served (module state: it lives as long as the instance)."""
+
+
+def count(request: IncomingRequest, response_out: ResponseOutparam) -> None:
+    """Answer how many requests this instance has served, this one included."""
+    SERVED[0] += 1
+    proxy_io.send_text(response_out, 200, str(SERVED[0]))
+
+
 ROUTES: dict[str, Route] = {
     "ok": ok,
+    "count": count,
     "trap": trap,
     "trap-after-response": trap_after_response,
     "loop": loop,

@@ -41,6 +41,7 @@ from spin_py.runtime.interrupt import (
     Interrupter,
 )
 from spin_py.runtime.loader import LoadedComponent
+from spin_py.runtime.reuse import InstancePool, WarmInstance
 from spin_py.runtime.scheduler import (
     DEFAULT_MAX_CONCURRENT,
     DEFAULT_RUNNING_GUESTS,
@@ -113,6 +114,9 @@ class Limits:
     """Guest calls in flight at once; the server refuses more with 503."""
     running_guests: int = DEFAULT_RUNNING_GUESTS
     """Guest calls executing (holding a running permit) at once."""
+    reuse_instances: int = 1
+    """Requests one instance may serve in turn (`--reuse-instances`; 1: a fresh instance per
+    request, Spin's behaviour; see `spin_py.runtime.reuse`)."""
 
 
 class Invoker:
@@ -129,6 +133,9 @@ class Invoker:
         self.limits = limits if limits is not None else Limits()
         self.slots = RequestSlots(self.limits.max_concurrent_requests)
         self._scheduler = GuestScheduler(self.limits.running_guests)
+        reuse = self.limits.reuse_instances
+        self.instances = InstancePool(reuse) if reuse > 1 else None
+        """Idle instances for reuse (None: a fresh instance per request)."""
         self._interrupter = Interrupter()
         self._own_ticker: EpochTicker | None = None
         if self._engine is get_engine():
@@ -247,6 +254,8 @@ class Invoker:
         """Interrupt the guests still running (see `interrupt`), then stop the worker threads
         and this invoker's ticker. Give calls their grace period before closing."""
         self._interrupter.interrupt()
+        if self.instances is not None:
+            self.instances.close()
         if not self._scheduler.close(CLOSE_TIMEOUT):
             log.warning("guest calls still running %.0fs after the interrupt", CLOSE_TIMEOUT)
         if self._own_ticker is not None:
@@ -260,46 +269,60 @@ class Invoker:
         self, loaded: LoadedComponent, state: RequestState, make_args: MakeArgs
     ) -> Outcome:
         with bind(state):
-            store = wasmtime.Store(self._engine)
+            warm: WarmInstance | None = None
+            reusable = False
             try:
                 with execute_span_for(state, loaded.id) as span:
-                    outcome = _after_cancel(self._call(store, loaded, state, make_args), state)
+                    outcome, warm = self._call(loaded, state, make_args)
+                    outcome = _after_cancel(outcome, state)
                     if not outcome.clean_exit:
                         record_trap(span, outcome.error, outcome.message)
+                reusable = outcome.ok and not state.cancelled
             finally:
                 _close_leftovers(state)
-                store.close()
+                if warm is not None:
+                    if reusable and self.instances is not None:
+                        self.instances.give_back(loaded.id, warm)
+                    else:
+                        warm.close()
         return outcome
 
     def _call(
-        self,
-        store: wasmtime.Store,
-        loaded: LoadedComponent,
-        state: RequestState,
-        make_args: MakeArgs,
-    ) -> Outcome:
-        self._apply_limits(store, state)
-        try:
-            instance = self._linker.instantiate(store, loaded.component)
-        except Exception as err:
-            return classify_instantiation_error(err)
-        try:
+        self, loaded: LoadedComponent, state: RequestState, make_args: MakeArgs
+    ) -> tuple[Outcome, WarmInstance | None]:
+        """Run the handler in a reused instance or a new one; the instance goes back to the
+        caller (to close, or to give back for reuse)."""
+        self._apply_deadline(state)
+        warm = self.instances.take(loaded.id) if self.instances is not None else None
+        if warm is None:
+            store = wasmtime.Store(self._engine)
+            apply_store_limits(store, self.limits.max_instance_memory)
+            self._interrupter.arm(store, state.deadline)
+            try:
+                instance = self._linker.instantiate(store, loaded.component)
+            except Exception as err:
+                store.close()
+                return classify_instantiation_error(err), None
             func = instance.get_func(store, loaded.handle_index)
-            if func is None:
-                raise HostTrap(f"the handler export {loaded.handler_export} has no `handle`")
-            func(store, *make_args(state))
-            func.post_return(store)
+            warm = WarmInstance(store, func) if func is not None else None
+            if warm is None:
+                store.close()
+                missing = HostTrap(f"the handler export {loaded.handler_export} has no `handle`")
+                return classify_call_error(missing, state), None
+        else:
+            self._interrupter.arm(warm.store, state.deadline)
+        try:
+            warm.handle(warm.store, *make_args(state))
+            warm.handle.post_return(warm.store)
         except Exception as err:
-            return classify_call_error(err, state)
-        return Outcome(OutcomeKind.OK)
+            return classify_call_error(err, state), warm
+        return Outcome(OutcomeKind.OK), warm
 
-    def _apply_limits(self, store: wasmtime.Store, state: RequestState) -> None:
+    def _apply_deadline(self, state: RequestState) -> None:
         timeout = self.limits.request_timeout
         if timeout is not None:
             until = time.monotonic() + timeout
             state.deadline = until if state.deadline is None else min(state.deadline, until)
-        self._interrupter.arm(store, state.deadline)
-        apply_store_limits(store, self.limits.max_instance_memory)
 
 
 def _start_thread(target: Callable[[], None]) -> None:

@@ -331,6 +331,7 @@ def build_handler(
         config.max_instance_memory,
         config.max_concurrent_requests,
         config.running_guests,
+        config.reuse_instances,
     )
     invoker = Invoker(engine, limits=limits)
     return WasmComponentHandler(

@@ -234,3 +234,27 @@ async def test_a_guest_failing_because_its_client_left_is_not_logged_as_a_trap(
     log = server.stderr_so_far()
     assert 'component "echo" trapped' not in log
     assert "ERROR" not in log
+
+
+async def counts(server: SpinPyProcess, path: str, times: int) -> list[str]:
+    bodies = []
+    for _ in range(times):  # one after another: each may find the previous one's instance
+        status, _, body = await fetch(f"{server.base_url}{path}")
+        bodies.append(body.decode() if status == 200 else str(status))
+    return bodies
+
+
+async def test_instances_are_fresh_per_request_by_default(spin_py_server: Start) -> None:
+    server = await start(spin_py_server, MISBEHAVE, "--workers", "1")
+    assert await counts(server, "/count", 4) == ["1"] * 4
+
+
+async def test_reuse_instances_serves_n_requests_per_instance_and_drops_failed_ones(
+    spin_py_server: Start,
+) -> None:
+    """`--reuse-instances 3`: the guest's own request counter shows one instance serving three
+    requests in turn, then a fresh one; an instance whose call trapped is never reused."""
+    server = await start(spin_py_server, MISBEHAVE, "--workers", "1", "--reuse-instances", "3")
+    assert await counts(server, "/count", 7) == ["1", "2", "3", "1", "2", "3", "1"]
+    assert await counts(server, "/trap", 1) == ["500"]  # it took the idle instance, which trapped
+    assert await counts(server, "/count", 2) == ["1", "2"]
