@@ -88,6 +88,18 @@ def cache_key(wasm: bytes) -> str:
     return digest.hexdigest()
 
 
+def is_cached(path: Path, directory: Path) -> bool:
+    """Whether loading `path` needs no compiling: component text (compiled on the fly, fast) or
+    a binary whose artifact is in `directory`. False when `path` cannot be read."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    if is_text_source(path, data[:4]):
+        return True
+    return (directory / f"{cache_key(data)}{ARTIFACT_SUFFIX}").is_file()
+
+
 def is_text_source(path: Path, head: bytes) -> bool:
     """True for component text (`.wat`, or anything not starting with the wasm magic)."""
     return path.suffix == ".wat" or not head.startswith(b"\0asm")

@@ -24,6 +24,7 @@ from spin_py.runtime.compile_cache import (
     DEFAULT_MAX_BYTES,
     CompileCache,
     Report,
+    is_cached,
     report_to_stderr,
 )
 from spin_py.runtime.composition import shared_linker
@@ -103,6 +104,21 @@ def load_components(
             app, component_id, settings, engine, cache, linker, max_instance_memory
         )
     return loaded
+
+
+def all_cached(app: App, cache_dir: Path, only: Collection[str] | None = None) -> bool:
+    """Whether every component `load_components` would load is already compiled in
+    `cache_dir` (remote sources count as not cached). Creates no Engine: safe before forking."""
+    for component_id in trigger_component_ids(app):
+        if only is not None and component_id not in only:
+            continue
+        source = app.components[component_id].source
+        if isinstance(source, RemoteSource):
+            return False
+        path = Path(source)
+        if not is_cached(path if path.is_absolute() else app.base_dir / path, cache_dir):
+            return False
+    return True
 
 
 def load_component(

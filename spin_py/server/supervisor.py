@@ -16,12 +16,14 @@ and it forks from a single thread. Workers build all of that after the fork (`wo
 
 Start-up: the socket is bound but not listening. Worker 1 starts alone, compiling the
 components and so filling the on-disk compile cache; the others start once it is ready and only
-deserialize the artifacts. A worker that cannot start reports its `SpinPyError`; the supervisor
-stops the others and raises it (the port never accepted a connection). When all are ready, the
-supervisor starts listening, tells every worker to accept (each waits for that: `worker`), and
-`on_ready` runs (it prints the route listing) once. So no connection is accepted, or queued,
-before every worker is ready (docs/compatibility.md#startup-and-readiness). A worker restarted
-later is told to accept as soon as it is ready.
+deserialize the artifacts. When the cache already holds every artifact (`parallel_start`, which
+`up` decides before forking), all workers start at once. A worker that cannot start reports
+its `SpinPyError`; the supervisor stops the others and raises it (the port never accepted a
+connection). When all are ready, the supervisor starts listening, tells every worker to accept
+(each waits for that: `worker`), and `on_ready` runs (it prints the route listing) once. So
+no connection is accepted, or queued, before every worker is ready
+(docs/compatibility.md#startup-and-readiness). A worker restarted later is told to accept as
+soon as it is ready.
 
 Running: a worker that exits (a crash, a kill) is logged and restarted, after a back-off when it
 keeps dying young. The supervisor holds the only write end of a "life" pipe every worker
@@ -101,8 +103,10 @@ class Supervisor:
         *,
         shutdown_delay: float = 0.0,
         sidecar: Serve | None = None,
+        parallel_start: bool = False,
     ) -> None:
         self._count = count
+        self._parallel_start = parallel_start
         self._sock = sock
         self._serve = serve
         self._sidecar = sidecar
@@ -137,10 +141,12 @@ class Supervisor:
             self._spawn(SIDECAR_SLOT)
             if not self._await_ready([SIDECAR_SLOT]):
                 return False
-        self._spawn(1)
-        if not self._await_ready([1]):
+        first = [1] if not self._parallel_start else list(range(1, self._count + 1))
+        for slot in first:
+            self._spawn(slot)
+        if not self._await_ready(first):
             return False
-        rest = list(range(2, self._count + 1))
+        rest = list(range(len(first) + 1, self._count + 1))
         for slot in rest:
             self._spawn(slot)
         if not self._await_ready(rest):

@@ -29,6 +29,8 @@ from spin_py.routing import Router
 # Imported here, before workers fork, so every host interface module (the composition list) is
 # loaded once in the parent: its pages are shared and workers start sooner.
 from spin_py.runtime import composition  # noqa: F401
+from spin_py.runtime.cache_admin import COMPILED_DIR
+from spin_py.runtime.loader import all_cached
 from spin_py.server import lifecycle, trace_ui
 from spin_py.server.app import create_web_app
 from spin_py.server.component import (
@@ -136,6 +138,15 @@ def serve_socket(
         telemetry.shutdown(TELEMETRY_SHUTDOWN_S)
 
 
+def _cache_is_warm(app: App, config: UpConfig) -> bool:
+    """Whether every component is compiled already: then all workers can start at once (no
+    worker has to fill the cache for the others)."""
+    if config.cache_root is None:
+        return False
+    only = config.component_ids or None
+    return all_cached(app, config.cache_root / COMPILED_DIR, only)
+
+
 def _up_workers(
     app: App,
     router: Router,
@@ -162,6 +173,7 @@ def _up_workers(
             serve_worker,
             shutdown_delay=config.shutdown_delay,
             sidecar=sidecar,
+            parallel_start=_cache_is_warm(app, config),
         )
         supervisor.run(on_ready)
     finally:

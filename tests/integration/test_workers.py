@@ -290,3 +290,33 @@ def test_every_worker_exports_its_spans(
     for pid in pids.values():
         assert served[f"/served-by-{pid}"]["process.pid"] == pid
     assert len({resource["service.instance.id"] for resource in served.values()}) == 2
+
+
+def test_workers_start_together_once_the_cache_is_warm(
+    spin_py_server: Start, tmp_path: Path
+) -> None:
+    """Cold cache: worker 1 compiles alone, the others start after it is ready. Warm cache
+    (every artifact compiled already): all workers start at once."""
+    big_binary_component(tmp_path)
+    (tmp_path / "spin.toml").write_text(
+        'spin_manifest_version = 2\n[application]\nname = "big"\n'
+        '[[trigger.http]]\nroute = "/..."\ncomponent = "big"\n'
+        '[component.big]\nsource = "big.wasm"\n'
+    )
+    env = {"SPIN_PY_CACHE_DIR": str(tmp_path / "cache")}
+
+    def start_order() -> list[str]:
+        server = spin_py_server(tmp_path, "--workers", "3", "--log-level", "debug", env=env)
+        wait_ready(server, 3)
+        assert get(server) == (200, b"hello")
+        finished = server.stop()
+        assert finished.returncode == 0
+        events = re.findall(r"worker (\d) (?:started|\(pid \d+\) ready)", finished.stderr)
+        kinds = re.findall(r"worker \d (started|\(pid \d+\) ready)", finished.stderr)
+        return [f"{slot}:{'ready' if kind.endswith('ready') else 'started'}"
+                for slot, kind in zip(events, kinds, strict=True)]  # fmt: skip
+
+    cold = start_order()
+    assert cold.index("1:ready") < cold.index("2:started")
+    warm = start_order()
+    assert max(warm.index(f"{slot}:started") for slot in "123") < warm.index("1:ready")
