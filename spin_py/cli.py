@@ -42,6 +42,7 @@ from spin_py.config import (
     parse_tls,
 )
 from spin_py.errors import SpinPyError
+from spin_py.log_limits import RepeatFilter
 from spin_py.manifest import load as load_manifest
 from spin_py.manifest import resolve_manifest_path
 from spin_py.manifest.select import retain_components
@@ -94,6 +95,9 @@ def _user_errors(command: Callable[P, R]) -> Callable[P, R]:
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT, stream=sys.stderr)
     logging.getLogger("spin_py").setLevel(logging.INFO)
+    for handler in logging.getLogger().handlers:  # repeated lines are rate-limited
+        if not any(isinstance(f, RepeatFilter) for f in handler.filters):
+            handler.addFilter(RepeatFilter())
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -147,6 +151,7 @@ def _security_options(command: Callable[..., R]) -> Callable[..., R]:
         header_timeout: str,
         keep_alive_timeout: str,
         max_connections: int | None,
+        max_log_size: str,
         **kwargs: object,
     ) -> R:
         connections = ConnectionLimits(
@@ -154,7 +159,9 @@ def _security_options(command: Callable[..., R]) -> Callable[..., R]:
             keepalive_timeout=parse_duration(keep_alive_timeout),
             max_connections=max_connections or default_max_connections(),
         )
-        kwargs["security"] = SecuritySettings(max_request_depth, connections)
+        kwargs["security"] = SecuritySettings(
+            max_request_depth, connections, max_log_bytes=parse_bytes(max_log_size)
+        )
         return command(*args, **kwargs)
 
     options = [
@@ -188,6 +195,14 @@ def _security_options(command: Callable[..., R]) -> Callable[..., R]:
             metavar="N",
             help=f"Open connections per worker; one more is answered 503 (default: "
             f"{DEFAULT_MAX_CONNECTIONS}, at most half the open-file limit).",
+        ),
+        click.option(
+            "--max-log-size",
+            default="10MiB",
+            show_default=True,
+            metavar="BYTES",
+            help="Rotate a component's stdout/stderr file before it grows past this (2 old "
+            "files are kept).",
         ),
     ]
     for option in reversed(options):

@@ -22,6 +22,7 @@ from spin_py.runtime.scheduler import (
     DEFAULT_STUCK_AFTER,
 )
 from spin_py.runtime.store_limits import DEFAULT_MAX_INSTANCE_MEMORY
+from spin_py.wasi.component_logs import DEFAULT_MAX_LOG_BYTES
 
 OutputFormat = Literal["plain", "json"]
 
@@ -98,6 +99,8 @@ class SecuritySettings:
     """`--max-request-depth`: nested self and chained requests below a client's request."""
     connections: ConnectionLimits = field(default_factory=ConnectionLimits)
     """`--header-timeout`, `--keep-alive-timeout`, `--max-connections` (per worker)."""
+    max_log_bytes: int = DEFAULT_MAX_LOG_BYTES
+    """`--max-log-size`: a component log file is rotated before it grows past this."""
 
 
 @dataclass(frozen=True)

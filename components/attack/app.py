@@ -22,6 +22,7 @@ describing what the guest saw, so a test can tell "the host refused" from "the a
 - ``.../status?code=N``: answers with status ``N`` and an empty body.
 - ``.../file?path=P``: reads the file ``P`` from the component's mounted files; ``ok`` is the
   text, an ``OSError`` is ``{"err": "os", "payload": ...}``.
+- ``.../big?mb=N``: a ``200`` whose body is ``N`` MiB of ``b``, written 4 KiB at a time.
 - ``.../trap``: raises inside ``handle`` (componentize-py prints the traceback to stderr and
   traps).
 - ``.../respond-then-spin``: sends a complete ``200`` response (body ``done``), then busy-loops
@@ -220,6 +221,8 @@ class IncomingHandler(http.IncomingHandler):
             return forward(query)
         if route == "fetch":
             return fetch(query)
+        if route == "big":
+            return Response(200, {}, b"b" * (int(query.get("mb", "1")) * 1024 * 1024))
         return Response(404, {}, b"")
 
     def handle(self, request, response_out) -> None:  # type: ignore[no-untyped-def]

@@ -408,6 +408,11 @@ def classify_call_error(err: BaseException, state: RequestState) -> Outcome:
             kind = OutcomeKind.OUT_OF_MEMORY
         elif HOSTCALL_FUEL_MARKER in message:
             message += _HOSTCALL_FUEL_HINT
+        if kind is OutcomeKind.TRAP and state.cancelled:
+            # nobody waits any more (the client left): a guest failing to write to a closed
+            # response is no guest fault worth an error line
+            kind = OutcomeKind.CANCELLED
+            message = f"the request was cancelled, then the guest trapped: {message}"
         return Outcome(kind, message, backtrace, error=err)
     return Outcome(OutcomeKind.TRAP, f"host error: {type(err).__name__}: {err}", error=err)
 
@@ -429,33 +434,35 @@ def _timeout_kind(state: RequestState) -> OutcomeKind:
 
 
 def report(component_id: str, outcome: Outcome, limits: Limits) -> None:
-    """Log a failed call once, naming the component (ok and exit 0 are not logged)."""
+    """Log a failed call once, naming the component, on one line (ok and exit 0 are not
+    logged). A guest fault's wasm backtrace follows at debug level only (docs/security.md,
+    "Logs"); a host bug keeps its Python traceback."""
     kind = outcome.kind
     if outcome.clean_exit:
         if kind is OutcomeKind.EXIT:
             log.debug('component "%s" exited with status 0', component_id)
         return
-    where = f"\n{outcome.backtrace}" if outcome.backtrace else ""
     if kind is OutcomeKind.CANCELLED:
         log.info('component "%s": request cancelled: %s', component_id, outcome.message)
     elif kind is OutcomeKind.EXIT:
         log.error('component "%s" exited with status %s', component_id, outcome.exit_code)
     elif kind is OutcomeKind.TIMEOUT:
         log.error(
-            'component "%s" exceeded the request timeout of %ss: %s%s',
+            'component "%s" exceeded the request timeout of %ss: %s',
             component_id,
             limits.request_timeout,
             outcome.message,
-            where,
         )
     elif kind is OutcomeKind.OUT_OF_MEMORY:
-        log.error('component "%s" ran out of memory: %s%s', component_id, outcome.message, where)
+        log.error('component "%s" ran out of memory: %s', component_id, outcome.message)
     elif _is_host_bug(outcome.error):
         log.error(
             'component "%s" trapped: %s', component_id, outcome.message, exc_info=outcome.error
         )
     else:
-        log.error('component "%s" trapped: %s%s', component_id, outcome.message, where)
+        log.error('component "%s" trapped: %s', component_id, outcome.message)
+    if outcome.backtrace:
+        log.debug('component "%s" wasm backtrace:\n%s', component_id, outcome.backtrace)
 
 
 def _is_host_bug(error: BaseException | None) -> bool:

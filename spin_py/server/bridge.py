@@ -66,6 +66,7 @@ from spin_py.server.overload import OverloadResponder
 from spin_py.server.platform_setup import open_services
 from spin_py.server.responses import make_response, make_stream_response
 from spin_py.telemetry import prepare_execute_from_request, record_rejected
+from spin_py.wasi.component_logs import LogFileLimits
 from spin_py.wasi.filesystem.mounts import check_mounts
 from spin_py.wasi.http.body import BodyAborted, BodyReader
 from spin_py.wasi.http.errors import ErrorCode
@@ -309,7 +310,7 @@ def build_handler(
         env=config.env,
         quiet=config.quiet,
         follow=config.follow or None,
-        extensions=(services,),
+        extensions=(services, LogFileLimits(config.security.max_log_bytes)),
     )
     engine = get_engine()
     try:
