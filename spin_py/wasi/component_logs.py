@@ -41,7 +41,7 @@ from spin_py.host.context import ComponentContext, RuntimeSettings
 MAX_LINE = 64 * 1024
 """A line longer than this (bytes without a newline) is echoed in pieces of this size."""
 
-ECHO_BURST = 200
+ECHO_BURST = 1000
 ECHO_WINDOW = 10.0
 
 DEFAULT_MAX_LOG_BYTES = 10 * 1024 * 1024
