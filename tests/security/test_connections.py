@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.attack_apps import write_attack_app
+from tests.support.attack_apps import wait_for_log, write_attack_app
 from tests.support.server_fixtures import SpinPyProcess, run_spin_py, start_spin_py
 
 HEAD_TIMEOUT = 1.0
@@ -106,7 +106,7 @@ def test_connections_past_the_cap_get_503(
     data, waited = read_until_closed(connect())
     assert data.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
     assert b"retry-after: 1" in data.lower() and waited < 2
-    assert "(--max-connections)" in server.stderr_so_far()
+    wait_for_log(server, "(--max-connections)")
     held[0].close()
     time.sleep(0.3)
     sock = connect()

@@ -11,6 +11,7 @@ host-to-guest direction is not limited (an 8 MB stored value reads back whole).
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,6 +52,11 @@ def test_one_byte_more_is_one_clear_error_line(server: SpinPyProcess, api: str) 
         server.base_url, f"/kv-set?size={MAX_HOSTCALL_LIST_ELEMENTS + 1}&api={api}"
     )
     assert status == 500 and body == b""
+    deadline = time.monotonic() + 10
+    while "at most" not in (new := server.stderr_so_far()[len(before) :]):
+        assert time.monotonic() < deadline, new
+        time.sleep(0.05)
+    time.sleep(0.3)  # a second line would be logged by now
     new = server.stderr_so_far()[len(before) :]
     lines = [line for line in new.splitlines() if "spin_py" in line]
     assert len(lines) == 1, new

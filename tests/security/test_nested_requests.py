@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.attack_apps import call, json_call, write_attack_app
+from tests.support.attack_apps import call, json_call, wait_for_log, write_attack_app
 from tests.support.server_fixtures import SpinPyProcess
 
 Start = Callable[..., SpinPyProcess]
@@ -42,6 +42,8 @@ def test_the_depth_is_bounded(
 ) -> None:
     server = start(spin_py_server, manifest, tmp_path, "--workers", "1")
     assert json_call(server.base_url, f"/loop?mode={mode}") == {"depth": 10, "err": "LoopDetected"}
+    wait_for_log(server, REFUSED)
+    time.sleep(0.3)  # a second refusal would be logged by now
     refusals = [line for line in server.stderr_so_far().splitlines() if REFUSED in line]
     assert len(refusals) == 1, refusals
     assert 'component "attack"' in refusals[0] and "--max-request-depth 10" in refusals[0]

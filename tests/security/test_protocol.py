@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.attack_apps import json_call, write_attack_app
+from tests.support.attack_apps import json_call, wait_for_log, write_attack_app
 from tests.support.server_fixtures import SpinPyProcess, run_spin_py, start_spin_py
 
 
@@ -154,7 +154,7 @@ def test_an_informational_final_status_is_500(attack: SpinPyProcess, code: int) 
     status, body = exchange(attack, get(f"/status?code={code}"))
     assert body == b""
     assert status.startswith(b"HTTP/1.1 500"), status
-    assert f"set the informational status {code} as its final response" in attack.stderr_so_far()
+    wait_for_log(attack, f"set the informational status {code} as its final response")
 
 
 def test_an_informational_status_through_chaining_is_500(attack: SpinPyProcess) -> None:

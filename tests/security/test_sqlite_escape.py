@@ -10,12 +10,13 @@ ordinary SQL (tables, `VACUUM`, schema pragmas) keeps working.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.attack_apps import json_call, write_attack_app
+from tests.support.attack_apps import json_call, wait_for_log, write_attack_app
 from tests.support.server_fixtures import SpinPyProcess, start_spin_py
 
 SECRET = "hunter2"
@@ -101,6 +102,8 @@ def test_every_escape_is_denied_and_nothing_is_touched(
 def test_denials_are_logged_once_per_component(server: SpinPyProcess, tmp_path: Path) -> None:
     for _ in range(3):
         assert_denied(server, f"ATTACH '{tmp_path / 'x.db'}' AS x", "ATTACH")
+    wait_for_log(server, "SQLite statement")
+    time.sleep(0.3)  # a second denial line would be logged by now
     log = server.stderr_so_far()
     lines = [line for line in log.splitlines() if "SQLite statement" in line]
     assert len(lines) == 1, lines

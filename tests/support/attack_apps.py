@@ -9,6 +9,7 @@ urllib and returns status, headers and body; `json_call` decodes the attack gues
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.server_fixtures import SpinPyProcess
 
 
 @pytest.fixture(scope="session")
@@ -90,3 +93,13 @@ def json_call(base_url: str, path: str, body: bytes | None = None, **kw: Any) ->
     status, _, data = call(base_url, path, body, **kw)
     assert status == 200, (status, data)
     return json.loads(data)
+
+
+def wait_for_log(server: SpinPyProcess, text: str, timeout: float = 10.0) -> str:
+    """The server's stderr once it contains `text` (its reader threads lag a little behind
+    the response); fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while text not in (output := server.stderr_so_far()):
+        assert time.monotonic() < deadline, f"{text!r} not logged:\n{output[-2000:]}"
+        time.sleep(0.05)
+    return output
