@@ -11,8 +11,9 @@ From the manifest, as `spin watch` reads it:
   mount is its whole directory): a change reloads without building (e.g. a build run by hand,
   or `--skip-build`).
 
-Globs: `*` and `?` match within one path segment, `[...]` is a character class, `**` matches any
-number of whole segments. Patterns are matched against absolute, normalized paths (so
+Globs are those of the manifest's `files` (`spin_py.wasi.filesystem.globs`): `*` and `?` match
+within one path segment, `[...]` is a character class, `**` matches any number of whole
+segments. Patterns are matched against absolute, normalized paths (so
 `../../components/x/*.py` works from a manifest two levels down). Directories are watched
 recursively from the deepest directory without glob characters (its nearest existing ancestor
 if it does not exist yet); watching directories rather than files also sees files replaced by a
@@ -21,6 +22,7 @@ rename, as builds write them.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable
@@ -28,22 +30,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spin_py.manifest.model import App, RemoteSource
+from spin_py.wasi.filesystem.globs import compile_glob
 
 _GLOB_CHARS = frozenset("*?[")
 
 
 @dataclass(frozen=True)
 class Glob:
-    """One absolute glob pattern."""
+    """One absolute glob pattern, matched as the manifest's `files` globs are
+    (`spin_py.wasi.filesystem.globs.compile_glob`)."""
 
     pattern: str
 
-    @property
+    @functools.cached_property
     def regex(self) -> re.Pattern[str]:
-        return _compiled(self.pattern)
+        return compile_glob(self.pattern)
 
     def matches(self, path: str) -> bool:
-        return self.regex.fullmatch(path) is not None
+        """Whether `path` (absolute, normalized) matches."""
+        return self.regex.match(path.lstrip("/")) is not None
 
     @property
     def root(self) -> Path:
@@ -169,54 +174,3 @@ def _existing(path: Path) -> Path:
     while not path.is_dir() and path != path.parent:
         path = path.parent
     return path
-
-
-_CACHE: dict[str, re.Pattern[str]] = {}
-
-
-def _compiled(pattern: str) -> re.Pattern[str]:
-    regex = _CACHE.get(pattern)
-    if regex is None:
-        regex = _CACHE[pattern] = re.compile(translate(pattern))
-    return regex
-
-
-def translate(pattern: str) -> str:
-    """The regular expression (for `fullmatch`) of a glob over `/`-separated paths."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if pattern.startswith("**", i):
-            at_start = i == 0 or pattern[i - 1] == "/"
-            if at_start and pattern.startswith("**/", i):
-                out.append("(?:[^/]*/)*")
-                i += 3
-                continue
-            if at_start and i + 2 == n:
-                out.append(".*")
-                i += 2
-                continue
-            out.append("[^/]*")
-            i += 2
-        elif c == "*":
-            out.append("[^/]*")
-            i += 1
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
-        elif c == "[":
-            end = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("!", "^", "]") else i + 1)
-            if end < 0:
-                out.append(re.escape(c))
-                i += 1
-                continue
-            body = pattern[i + 1 : end]
-            if body[:1] in ("!", "^"):
-                body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(c))
-            i += 1
-    return "".join(out)
