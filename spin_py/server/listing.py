@@ -64,6 +64,13 @@ def render_json(base_url: str, routes: list[ListedRoute]) -> str:
     return json.dumps({"url": base_url, "routes": [asdict(r) for r in routes]}) + "\n"
 
 
+def render_listing(base_url: str, router: Router, output_format: str) -> str:
+    """The whole listing of `router`'s routes at `base_url`: JSON for `--format json`, else
+    plain."""
+    render = render_json if output_format == "json" else render_plain
+    return render(base_url, listed_routes(base_url, router))
+
+
 def _listing_id(trigger: HttpTrigger) -> str:
     return trigger.component if trigger.component is not None else trigger.id
 

@@ -39,7 +39,7 @@ from spin_py.server.component import (
 )
 from spin_py.server.drain import Drain
 from spin_py.server.listen import bind_listener, bound_url
-from spin_py.server.listing import listed_routes, render_json, render_plain
+from spin_py.server.listing import render_listing
 from spin_py.server.supervisor import Supervisor
 from spin_py.server.tls import server_context
 from spin_py.server.worker import AwaitTurn
@@ -69,7 +69,7 @@ def up(
     sock = bind_listener(config.listen, find_free_port=config.find_free_port)
     ui_sock = trace_ui.bind(config)
     extras = trace_ui.in_process(config, ui_sock)
-    telemetry = _configure(config, app, extras)
+    telemetry = configure_telemetry(config, app.name, extras)
     on_ready = trace_ui.announcing(_listing(sock, router, config, out), ui_sock, config, out)
     try:
         serve_socket(
@@ -80,10 +80,14 @@ def up(
             ui_sock.close()
 
 
-def _configure(config: UpConfig, app: App, extras: trace_ui.TelemetryExtras) -> Telemetry:
+def configure_telemetry(
+    config: UpConfig, app_name: str, extras: trace_ui.TelemetryExtras
+) -> Telemetry:
+    """The process's telemetry from the `OTEL_*` environment, with the `--trace-ui` and
+    `--access-log` extras."""
     return configure(
         dict(config.otel_env),
-        app_name=app.name,
+        app_name=app_name,
         version=__version__,
         span_processors=extras.span_processors,
         metric_readers=extras.metric_readers,
@@ -159,7 +163,7 @@ def _up_workers(
     ui_sock = trace_ui.bind(config)
 
     def serve_worker(await_turn: AwaitTurn) -> None:  # runs in a forked worker
-        telemetry = _configure(config, app, trace_ui.forwarding(config, ui_sock))
+        telemetry = configure_telemetry(config, app.name, trace_ui.forwarding(config, ui_sock))
         serve_socket(
             app, router, config, components, sock, _nothing, telemetry, await_turn=await_turn
         )
@@ -190,12 +194,10 @@ def _listing(
     sock: socket.socket, router: Router, config: UpConfig, out: TextIO
 ) -> Callable[[], None]:
     """Prints the startup listing for the bound `sock` when called."""
-    base_url = bound_url(sock, scheme(config))
-    routes = listed_routes(base_url, router)
-    render = render_json if config.output_format == "json" else render_plain
+    text = render_listing(bound_url(sock, scheme(config)), router, config.output_format)
 
     def print_listing() -> None:
-        out.write(render(base_url, routes))
+        out.write(text)
         out.flush()
 
     return print_listing

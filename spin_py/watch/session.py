@@ -43,7 +43,7 @@ from typing import TextIO
 import watchfiles
 from aiohttp import web
 
-from spin_py import __version__, manifest
+from spin_py import manifest
 from spin_py.build import build_component, build_environment
 from spin_py.config import UpConfig
 from spin_py.errors import SpinPyError
@@ -58,16 +58,16 @@ from spin_py.server.app import serving_web_app
 from spin_py.server.bridge import WasmComponentHandler, build_handler
 from spin_py.server.drain import Drain
 from spin_py.server.listen import bind_listener, bound_url, start_listening
-from spin_py.server.listing import listed_routes, render_json, render_plain
+from spin_py.server.listing import render_listing
 from spin_py.server.platform_setup import prepare_platform
 from spin_py.server.tls import server_context
-from spin_py.telemetry import Telemetry, configure
+from spin_py.server.up import TELEMETRY_SHUTDOWN_S, configure_telemetry, scheme
+from spin_py.telemetry import Telemetry
 from spin_py.watch.live import Generation, LiveApp
 from spin_py.watch.plan import Changes, WatchPlan
 
 log = logging.getLogger("spin_py.watch")
 
-TELEMETRY_SHUTDOWN_S = 5.0
 IGNORED_NAMES = (".swp", ".swx", "~", ".tmp")
 """Editor and build temporaries: never a reason to rebuild."""
 
@@ -138,7 +138,6 @@ class WatchSession:
         self._env = build_environment(environ)
         self._out = out
         self._err = err
-        self._scheme = "http" if config.tls is None else "https"
         self.live = LiveApp()
         self.drain = Drain(config.shutdown_delay)
         self._app: App | None = None
@@ -163,14 +162,7 @@ class WatchSession:
             name = self._app.name if self._app is not None else name
         except SpinPyError as error:
             self._report(error)
-        self._telemetry = configure(
-            dict(self._config.otel_env),
-            app_name=name,
-            version=__version__,
-            span_processors=self._extras.span_processors,
-            metric_readers=self._extras.metric_readers,
-            access_log=self._extras.access_log,
-        )
+        self._telemetry = configure_telemetry(self._config, name, self._extras)
         self._tasks = [
             asyncio.create_task(self._watch_files(), name="spin-py-watch-files"),
             asyncio.create_task(self._process(), name="spin-py-watch-cycles"),
@@ -192,10 +184,9 @@ class WatchSession:
         generation = self.live.current
         if generation is None:
             return
-        base_url = bound_url(self._sock, self._scheme)
-        routes = listed_routes(base_url, generation.router)
-        render = render_json if self._config.output_format == "json" else render_plain
-        self._write(self._out, render(base_url, routes))
+        base_url = bound_url(self._sock, scheme(self._config))
+        listing = render_listing(base_url, generation.router, self._config.output_format)
+        self._write(self._out, listing)
 
     def shutdown_telemetry(self) -> None:
         if self._telemetry is not None:
@@ -355,7 +346,7 @@ class WatchSession:
                 build_handler, resolved, self._config, self._cache_dir, OutboundClient()
             )
         )
-        origin = SelfOrigin.from_sockname(self._scheme, self._sock.getsockname())
+        origin = SelfOrigin.from_sockname(scheme(self._config), self._sock.getsockname())
         handler.set_self_origin(origin)
         self._generations += 1
         router = Router.build(resolved.triggers)
