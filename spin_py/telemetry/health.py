@@ -3,8 +3,8 @@
 A collector that is down or slow must never affect requests and must not flood the log. The
 OpenTelemetry exporters log every failed batch (and every retry), and the batch processors log
 every dropped item; `quiet_sdk_loggers` filters those records out (they are re-logged at debug
-level on `spin_py.telemetry.export`), and the exporter wrappers in `spin_py.telemetry.exporters`
-report failures to `ExportHealth`, which logs exactly one warning.
+level on `spin_py.telemetry.health.export`), and the exporter wrappers in
+`spin_py.telemetry.exporters` report failures to `ExportHealth`, which logs exactly one warning.
 
 `TelemetryStats` counts what was dropped or rejected (guest spans with bad ids, undecodable
 values, host-function errors, failed exports), for tests and diagnostics.

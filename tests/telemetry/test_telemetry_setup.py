@@ -16,6 +16,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_s
 from spin_py.errors import ConfigError
 from spin_py.telemetry import configure
 from spin_py.telemetry.exporters import export_target
+from spin_py.telemetry.health import ExportHealth, TelemetryStats
 
 BASE = "http://127.0.0.1:4318"
 
@@ -190,3 +191,17 @@ def test_shutdown_is_bounded_when_the_collector_is_down(caplog: pytest.LogCaptur
     tel.shutdown(1.0)
     assert time.monotonic() - started < 3.0
     tel.shutdown(1.0)  # idempotent
+
+
+def test_export_failures_warn_once_then_go_to_the_documented_debug_logger(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """docs/observability.md (failure behaviour) names the logger later failures go to."""
+    export_logger = "spin_py.telemetry.health.export"
+    health = ExportHealth(TelemetryStats())
+    with caplog.at_level(logging.DEBUG, logger="spin_py.telemetry"):
+        health.failed("traces", BASE, "refused")
+        health.failed("traces", BASE, "refused")
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and export_logger in warnings[0].getMessage()
+    assert [r.name for r in caplog.records if r.levelno == logging.DEBUG] == [export_logger]
