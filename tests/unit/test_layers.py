@@ -30,9 +30,15 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"host", "wasi", "wasi_otel", "spin_api", "telemetry", "manifest", "errors", ""}
     ),
     "traceui": frozenset({"telemetry", "errors"}),
+    "routing": frozenset({"manifest", "errors"}),
+    "config": frozenset(
+        {"runtime", "outbound", "wasi", "wasi_otel", "spin_api", "telemetry", "platform"}
+        | {"host", "manifest", "errors"}
+    ),
+    "build": frozenset({"config", "manifest", "errors"}),
 }
 """What each layer package may import besides itself ("" is `spin_py` itself: its version).
-Packages not listed (server, cli, watch, config, build, routing) sit on top of these
+Packages not listed (server, cli, watch) sit on top of these and may import any of them
 (docs/architecture.md, section 2)."""
 
 
