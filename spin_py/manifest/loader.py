@@ -25,6 +25,7 @@ from spin_py.manifest.diagnostics import (
     manifest_error,
     quote,
 )
+from spin_py.manifest.input_files import MAX_CONFIG_BYTES, NESTED_TOO_DEEPLY, read_input
 from spin_py.manifest.model import App
 from spin_py.manifest.v1 import parse_v1
 from spin_py.manifest.v2 import parse_v2
@@ -75,7 +76,7 @@ def _problems_error(ctx: Context, problems: list[Invalid]) -> ManifestError:
 
 def _read(file: Path) -> str:
     try:
-        data = file.read_bytes()
+        data = read_input(file, MAX_CONFIG_BYTES)
     except OSError as err:
         raise file_error(file, f"cannot read manifest: {err.strerror}") from None
     try:
@@ -91,6 +92,8 @@ def _parse_toml(file: Path, text: str) -> dict[str, object]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise _syntax_error(file, text, str(err)) from None
+    except RecursionError:
+        raise manifest_error(file, 1, 1, "invalid TOML", NESTED_TOO_DEEPLY) from None
 
 
 def _syntax_error(file: Path, text: str, detail: str) -> ManifestError:

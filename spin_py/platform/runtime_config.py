@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from spin_py.errors import ConfigError
+from spin_py.manifest.input_files import MAX_CONFIG_BYTES, NESTED_TOO_DEEPLY, read_input
 
 T = TypeVar("T")
 
@@ -100,7 +101,7 @@ class RuntimeConfig:
 def load_runtime_config(path: Path) -> RuntimeConfig:
     """Read and parse the runtime config file at `path`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_input(path, MAX_CONFIG_BYTES).decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read runtime config file {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
@@ -114,10 +115,14 @@ def _decode(path: Path, text: str) -> object:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"invalid runtime config file {path}: {exc}") from exc
+        except RecursionError:
+            raise ConfigError(f"invalid runtime config file {path}: {NESTED_TOO_DEEPLY}") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid runtime config file {path}: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(f"invalid runtime config file {path}: {NESTED_TOO_DEEPLY}") from None
 
 
 def parse_runtime_config(data: object, path: Path) -> RuntimeConfig:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from spin_py.errors import ConfigError
+from spin_py.manifest.input_files import MAX_SQL_BYTES, read_input
 from spin_py.manifest.model import App
 from spin_py.platform.runtime_config import SqliteDatabaseConfig
 from spin_py.platform.sqlite_file import LockedConnection
@@ -399,7 +400,10 @@ def parse_sqlite_args(args: Sequence[str], cwd: Path) -> tuple[str, ...]:
             continue
         path = cwd / arg[1:]
         try:
-            scripts.append(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
+            scripts.append(read_input(path, MAX_SQL_BYTES).decode("utf-8"))
+        except OSError as exc:
+            problem = exc.strerror or str(exc)
+            raise ConfigError(f"--sqlite {arg!r}: cannot read {path}: {problem}") from exc
+        except UnicodeDecodeError as exc:
             raise ConfigError(f"--sqlite {arg!r}: cannot read {path}: {exc}") from exc
     return tuple(scripts)

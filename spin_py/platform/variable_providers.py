@@ -24,6 +24,7 @@ from typing import Protocol
 
 from spin_py.errors import ConfigError
 from spin_py.manifest.ids import lower_snake_error
+from spin_py.manifest.input_files import MAX_CONFIG_BYTES, NESTED_TOO_DEEPLY, read_input
 from spin_py.platform.runtime_config import (
     EnvProviderConfig,
     StaticProviderConfig,
@@ -137,7 +138,7 @@ def _checked_name(name: str, where: str) -> str:
 
 def _read_text(path: Path, where: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return read_input(path, MAX_CONFIG_BYTES).decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"--variable {where}: cannot read {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
@@ -154,6 +155,9 @@ def _variables_file(path: Path, arg: str) -> list[tuple[str, str]]:
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         problem = f"invalid {path.suffix[1:].upper()} in {path}: {exc}"
         raise ConfigError(f"--variable {arg}: {problem}") from exc
+    except RecursionError:
+        problem = f"invalid {path.suffix[1:].upper()} in {path}: {NESTED_TOO_DEEPLY}"
+        raise ConfigError(f"--variable {arg}: {problem}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"--variable {arg}: {path} must hold a table of string values")
     pairs: list[tuple[str, str]] = []
@@ -173,10 +177,12 @@ _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$", "'"
 def read_dotenv(path: Path) -> dict[str, str]:
     """The entries of a dotenv file; a missing file has none."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_input(path, MAX_CONFIG_BYTES).decode("utf-8")
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise ConfigError(f"cannot read dotenv file {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"cannot read dotenv file {path}: {exc}") from exc
     return parse_dotenv(text, path)
 

@@ -37,6 +37,7 @@ from pathlib import Path
 import wasmtime
 from wasmtime.component import Component
 
+from spin_py.manifest.input_files import MAX_COMPONENT_BYTES, read_input
 from spin_py.runtime.engine import engine_fingerprint
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def is_cached(path: Path, directory: Path) -> bool:
     """Whether loading `path` needs no compiling: component text (compiled on the fly, fast) or
     a binary whose artifact is in `directory`. False when `path` cannot be read."""
     try:
-        data = path.read_bytes()
+        data = read_input(path, MAX_COMPONENT_BYTES)
     except OSError:
         return False
     if is_text_source(path, data[:4]):
@@ -133,7 +134,7 @@ class CompileCache:
         Raises `OSError` when the file cannot be read and `wasmtime.WasmtimeError` when it is
         not a valid component.
         """
-        data = path.read_bytes()
+        data = read_input(path, MAX_COMPONENT_BYTES)
         if is_text_source(path, data[:4]):
             return Component(self._engine, data.decode("utf-8"))
         if self._directory is None:

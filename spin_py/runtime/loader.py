@@ -18,6 +18,7 @@ from wasmtime.component import Component, ComponentInstanceType, ExportIndex, Fu
 
 from spin_py.errors import ComponentLoadError
 from spin_py.host.context import ComponentContext, RuntimeSettings
+from spin_py.manifest.input_files import MAX_COMPONENT_BYTES, InputFileError, check_input
 from spin_py.manifest.model import App, RemoteSource
 from spin_py.manifest.model import Component as ManifestComponent
 from spin_py.runtime.compile_cache import (
@@ -157,6 +158,7 @@ def check_source(component_id: str, spec: ManifestComponent, path: Path) -> None
     """A missing source (with a hint to build it when the component has a build command) or a
     file that is neither a binary component nor component text is a `ComponentLoadError`."""
     try:
+        check_input(path, MAX_COMPONENT_BYTES)  # not a FIFO, a device, nor too large
         with path.open("rb") as f:
             head = f.read(_SNIFF_BYTES)
     except FileNotFoundError as err:
@@ -168,6 +170,10 @@ def check_source(component_id: str, spec: ManifestComponent, path: Path) -> None
             )
         raise ComponentLoadError(
             f'component "{component_id}": source {path} does not exist{hint}'
+        ) from err
+    except InputFileError as err:
+        raise ComponentLoadError(
+            f'component "{component_id}": cannot use source {path}: {err.strerror}'
         ) from err
     except OSError:
         return  # `_compile` reports it
