@@ -1,4 +1,4 @@
-"""The `spin-py` command line: `up` and `build`.
+"""The `spin-py` command line: `up`, `watch`, `build` and `cache` (`info`, `clear`, `warm`).
 
 Options (and the environment: `SPIN_HTTP_LISTEN_ADDR`, and the process environment passed to build
 commands and, with the working directory, to the variable providers) are read here and only
@@ -248,6 +248,13 @@ def _manifest_option() -> Callable[[Callable[P, R]], Callable[P, R]]:
     )
 
 
+def _component_ids_option(help_text: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """`-c/--component-id ID` (repeatable), as `component_ids`."""
+    return click.option(
+        "-c", "--component-id", "component_ids", multiple=True, metavar="ID", help=help_text
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="spin-py")
 def main() -> None:
@@ -346,14 +353,7 @@ def _platform_settings(
     help="Environment variable for every component; repeatable.",
 )
 @click.option("--build", is_flag=True, help="Build the components before starting.")
-@click.option(
-    "-c",
-    "--component-id",
-    "component_ids",
-    multiple=True,
-    metavar="ID",
-    help="Serve only this component's routes; repeatable (default: all).",
-)
+@_component_ids_option("Serve only this component's routes; repeatable (default: all).")
 @click.option(
     "--request-timeout",
     default=None,
@@ -579,14 +579,7 @@ def watch(
 
 @main.command()
 @_manifest_option()
-@click.option(
-    "-c",
-    "--component-id",
-    "component_ids",
-    multiple=True,
-    metavar="ID",
-    help="Build only this component; repeatable (default: all).",
-)
+@_component_ids_option("Build only this component; repeatable (default: all).")
 @_user_errors
 def build(from_: str, component_ids: tuple[str, ...]) -> None:
     """Run the build commands of the application's components."""
@@ -636,14 +629,7 @@ def cache_clear(everything: bool) -> None:
 
 @cache.command("warm")
 @_manifest_option()
-@click.option(
-    "-c",
-    "--component-id",
-    "component_ids",
-    multiple=True,
-    metavar="ID",
-    help="Only this component; repeatable (default: every component a route uses).",
-)
+@_component_ids_option("Only this component; repeatable (default: every component a route uses).")
 @_user_errors
 def cache_warm(from_: str, component_ids: tuple[str, ...]) -> None:
     """Download the app's remote sources and compile its components into the cache, so that
