@@ -36,7 +36,7 @@ from spin_py.config import ConnectionLimits
 
 __all__ = ["GuardedAppRunner"]
 
-log = logging.getLogger("spin_py.server.connections")
+log = logging.getLogger(__name__)
 
 LOG_INTERVAL = 10.0
 """Seconds between two log lines about refused connections."""

@@ -48,7 +48,7 @@ from opentelemetry.util.types import AttributeValue
 from spin_py.telemetry import semconv as sc
 from spin_py.telemetry.health import ExportHealth
 
-log = logging.getLogger("spin_py.telemetry")
+log = logging.getLogger(__name__)
 
 SERVER_DURATION = "http.server.request.duration"
 ACTIVE_REQUESTS = "http.server.active_requests"

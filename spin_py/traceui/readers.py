@@ -49,7 +49,7 @@ from spin_py.traceui.metrics_view import UI_BOUNDS
 from spin_py.traceui.records import from_readable
 from spin_py.traceui.store import TraceStore
 
-log = logging.getLogger("spin_py.traceui")
+log = logging.getLogger(__name__)
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"

@@ -52,7 +52,7 @@ from spin_py.traceui.records import from_json, records_from_request
 from spin_py.traceui.state import UiState
 from spin_py.traceui.store import TraceFilter
 
-log = logging.getLogger("spin_py.traceui")
+log = logging.getLogger(__name__)
 
 MAX_BODY = 16 * 1024 * 1024
 """Largest OTLP request body accepted, compressed or not."""

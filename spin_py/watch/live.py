@@ -29,7 +29,7 @@ from spin_py.server.drain import Drain
 from spin_py.server.handler import RequestHandler
 from spin_py.server.responses import make_response
 
-log = logging.getLogger("spin_py.watch")
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)

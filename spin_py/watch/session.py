@@ -66,7 +66,7 @@ from spin_py.telemetry import Telemetry
 from spin_py.watch.live import Generation, LiveApp
 from spin_py.watch.plan import Changes, WatchPlan
 
-log = logging.getLogger("spin_py.watch")
+log = logging.getLogger(__name__)
 
 IGNORED_NAMES = (".swp", ".swx", "~", ".tmp")
 """Editor and build temporaries: never a reason to rebuild."""
