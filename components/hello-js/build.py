@@ -189,6 +189,7 @@ def build(out: Path | None = None, force: bool = False) -> tuple[Path, str]:
     status = "built" if force or not cached.is_file() else "cached"
     if status == "built":
         componentize(root, version, cached)
+        shared.prune(NAME, keep=cached)
     destination = out or HERE / "build" / f"{NAME}.wasm"
     shared.publish(cached, destination)
     return destination, status
