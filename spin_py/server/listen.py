@@ -52,12 +52,7 @@ def start_listening(sock: socket.socket) -> None:
     except OSError as exc:
         host, port = sock.getsockname()[:2]
         shown = f"[{host}]:{port}" if sock.family == socket.AF_INET6 else f"{host}:{port}"
-        if exc.errno == errno.EADDRINUSE:
-            raise ConfigError(
-                f"Unable to listen on {shown}: address already in use. "
-                "To have spin-py search for a free port, use the --find-free-port option."
-            ) from exc
-        raise ConfigError(f"Unable to listen on {shown}: {exc.strerror}") from exc
+        raise _unable_to_listen(shown, exc) from exc
 
 
 def bound_url(sock: socket.socket, scheme: str = "http") -> str:
@@ -73,12 +68,17 @@ def _bind_or_explain(
     try:
         return _bind(family, ip, addr.port, reuse_port)
     except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise ConfigError(
-                f"Unable to listen on {addr}: address already in use. "
-                "To have spin-py search for a free port, use the --find-free-port option."
-            ) from exc
-        raise ConfigError(f"Unable to listen on {addr}: {exc.strerror}") from exc
+        raise _unable_to_listen(str(addr), exc) from exc
+
+
+def _unable_to_listen(shown: str, exc: OSError) -> ConfigError:
+    """The error for a port that cannot be bound or listened on (busy: as Spin words it)."""
+    if exc.errno == errno.EADDRINUSE:
+        return ConfigError(
+            f"Unable to listen on {shown}: address already in use. "
+            "To have spin-py search for a free port, use the --find-free-port option."
+        )
+    return ConfigError(f"Unable to listen on {shown}: {exc.strerror}")
 
 
 def _resolve(host: str) -> tuple[socket.AddressFamily, str]:
