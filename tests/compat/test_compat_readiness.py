@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +26,6 @@ from aiohttp import web
 from spin_py.config import ListenAddr
 from spin_py.server import lifecycle
 from spin_py.server.listen import bind_listener
-from tests.support.server_fixtures import SPIN_PY
 
 TINY = Path(__file__).resolve().parents[2] / "manifests" / "tiny"
 TCP_LISTEN = "0A"
@@ -118,30 +118,59 @@ def listening(port: int) -> bool:
     return False
 
 
+GATED_UP = """
+import os, sys, time
+from spin_py import cli
+from spin_py.server import supervisor
+
+start_worker = supervisor.worker_main
+
+
+def gated_worker_main(slot, serve, **pipes):
+    def serve_once_the_gate_is_open(await_turn):
+        while slot == 2 and not os.path.exists(os.environ["SPIN_PY_TEST_GATE"]):
+            time.sleep(0.01)
+        serve(await_turn)
+
+    start_worker(slot, serve_once_the_gate_is_open, **pipes)
+
+
+supervisor.worker_main = gated_worker_main
+sys.exit(cli.main())
+"""
+"""`spin-py up`, whose worker 2 starts loading the app only once the test creates the gate file:
+the test decides when the last worker can get ready (a timed freeze of the supervisor could not:
+with a warm cache both workers start at once and are ready within milliseconds of each other)."""
+
+
 @pytest.fixture
-def supervisor() -> Iterator[tuple[subprocess.Popen[str], list[str], int]]:
-    """`spin-py up --workers 2` on a free port; its stderr lines as they come; the port."""
+def supervisor(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str], int, Path]]:
+    """`spin-py up --workers 2` on a free port, worker 2 held at the gate; its stderr lines as
+    they come; the port; the gate file to create."""
     port = free_port()
+    gate = tmp_path / "gate"
+    listen = ("--listen", f"127.0.0.1:{port}")
     process = subprocess.Popen(
-        [SPIN_PY, "up", "-f", str(TINY), "--workers", "2", "--listen", f"127.0.0.1:{port}"],
+        [sys.executable, "-c", GATED_UP, "up", "-f", str(TINY), "--workers", "2", *listen],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, "SPIN_PY_LOG_LEVEL": "info"},
+        env={**os.environ, "SPIN_PY_LOG_LEVEL": "info", "SPIN_PY_TEST_GATE": str(gate)},
+        start_new_session=True,
     )
     lines: list[str] = []
     assert process.stderr is not None
     threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True).start()  # type: ignore[arg-type]
     try:
-        yield process, lines, port
+        yield process, lines, port, gate
     finally:
-        os.kill(process.pid, signal.SIGCONT)
+        gate.touch()
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(20)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
@@ -152,20 +181,26 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 30.0) -> Non
         time.sleep(0.01)
 
 
+def ready(lines: list[str], slot: int) -> bool:
+    return any(f"worker {slot} (pid" in line and "ready" in line for line in lines)
+
+
 def test_workers_listen_only_once_every_worker_is_ready(
-    supervisor: tuple[subprocess.Popen[str], list[str], int],
+    supervisor: tuple[subprocess.Popen[str], list[str], int, Path],
 ) -> None:
-    process, lines, port = supervisor
-    wait_for(lambda: any("worker 1 (pid" in line and "ready" in line for line in lines), "worker 1")
-    # Freeze the supervisor right after worker 1 is ready: it cannot see worker 2 get ready, so
-    # it must not listen yet, whatever the workers do meanwhile.
-    os.kill(process.pid, signal.SIGSTOP)
+    process, lines, port, gate = supervisor
+    wait_for(lambda: ready(lines, 1), "worker 1")
+    # Worker 1 is ready and worker 2 is held at the gate: the supervisor runs on, and must not
+    # listen, however long worker 2 takes.
+    time.sleep(0.3)
+    assert not ready(lines, 2)
     assert not listening(port)
     assert refused(port)
 
-    os.kill(process.pid, signal.SIGCONT)
+    gate.touch()
     assert process.stdout is not None
     assert process.stdout.readline() == f"Serving http://127.0.0.1:{port}\n"
+    assert ready(lines, 2)
     assert listening(port)
     with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
         conn.sendall(
