@@ -22,11 +22,13 @@ _SOURCE_IN_MANIFEST = re.compile(r"components/([A-Za-z0-9_-]+)/")
 
 
 def component_names() -> set[str]:
-    """Directories of components/ holding a guest program (Python sources or a WAT file)."""
+    """Directories of components/ holding a guest program (Python or JavaScript sources, or a
+    WAT file)."""
     return {
         d.name
         for d in COMPONENTS.iterdir()
-        if d.is_dir() and ((d / "app.py").is_file() or any(d.glob("*.wat")))
+        if d.is_dir()
+        and ((d / "app.py").is_file() or (d / "app.js").is_file() or any(d.glob("*.wat")))
     }
 
 
@@ -52,7 +54,7 @@ def used_components(strings: set[str], names: set[str]) -> set[str]:
 
 def test_every_component_is_used_by_a_test() -> None:
     names = component_names()
-    assert {"echo", "tiny", "hello"} <= names  # the scan sees the components
+    assert {"echo", "tiny", "hello", "hello-js"} <= names  # the scan sees the components
     tests = [p for p in (REPO / "tests").rglob("*.py") if p.resolve() != Path(__file__).resolve()]
     unused = names - used_components(strings_in(tests), names)
     assert unused == set(), f"components no test uses: {sorted(unused)}"
