@@ -16,6 +16,7 @@ from typing import Literal
 from spin_py.errors import ConfigError
 from spin_py.outbound.nesting import DEFAULT_MAX_REQUEST_DEPTH
 from spin_py.platform.runtime_config import RuntimeConfig
+from spin_py.runtime.compile_cache import DEFAULT_MAX_BYTES
 from spin_py.runtime.scheduler import (
     DEFAULT_MAX_CONCURRENT,
     DEFAULT_RUNNING_GUESTS,
@@ -170,7 +171,7 @@ class UpConfig:
     """`--reuse-instances`: requests one instance may serve in turn (1: a fresh instance per
     request, as Spin; more trades isolation between requests for speed,
     `spin_py.runtime.reuse`)."""
-    compile_cache_max_bytes: int | None = 2 * 1024**3
+    compile_cache_max_bytes: int | None = DEFAULT_MAX_BYTES
     """Size cap of the compile cache (env `SPIN_PY_CACHE_MAX_SIZE`; None: no cap); the least
     recently used artifacts are removed beyond it (`spin_py.runtime.compile_cache`)."""
     cache_root: Path | None = None
