@@ -36,10 +36,10 @@ from spin_py.platform.runtime_config import RedisStoreConfig, load_runtime_confi
 from spin_py.server.supervisor import STOP_TIMEOUT
 from spin_py.server.wellknown import HEALTH_PATH
 from spin_py.telemetry import env as otel_env
+from tests.support.dockerfile import dockerfile_instructions
 
 REPO = Path(__file__).resolve().parents[2]
 KUBE = REPO / "deploy" / "kubernetes"
-DOCKERFILE = REPO / "Dockerfile"
 BUILD_SCRIPT = REPO / "docker" / "build-image.sh"
 DEPLOY_README = REPO / "deploy" / "README.md"
 OLDEST_KUBERNETES = "1.29.0"
@@ -124,22 +124,9 @@ def mounted_file(deployment: str, container: str, path: str) -> str:
     raise AssertionError(f"nothing is mounted above {path}")
 
 
-def dockerfile() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments), continuation lines joined, comments dropped."""
-    logical, current = [], ""
-    for line in DOCKERFILE.read_text().splitlines():
-        if not current and (not line.strip() or line.lstrip().startswith("#")):
-            continue
-        current += line.rstrip().removesuffix("\\") + " "
-        if not line.rstrip().endswith("\\"):
-            logical.append(current.strip())
-            current = ""
-    return [(word.upper(), rest) for word, rest in (item.split(None, 1) for item in logical)]
-
-
 def dockerfile_env() -> dict[str, str]:
     env: dict[str, str] = {}
-    for word, args in dockerfile():
+    for word, args in dockerfile_instructions():
         if word == "ENV":
             env.update(pair.split("=", 1) for pair in shlex.split(args))
     return env
@@ -210,7 +197,7 @@ def test_spin_py_listens_on_the_port_the_image_exposes_and_the_service_targets()
     host, port = listen.rsplit(":", 1)
     assert host == "0.0.0.0"
     assert port_number(spin_py_container(), "http") == int(port)
-    exposed = [args for word, args in dockerfile() if word == "EXPOSE"]
+    exposed = [args for word, args in dockerfile_instructions() if word == "EXPOSE"]
     assert exposed == [port]
     container, target = service_target("spin-py", 80)
     assert container["name"] == "spin-py" and target == int(port)
@@ -230,8 +217,8 @@ def test_the_app_is_kv_counter_with_its_component_where_the_image_build_puts_it(
     )
     assert served.triggers == repo.triggers
     assert served.components.keys() == repo.components.keys()
-    workdir = [args for word, args in dockerfile() if word == "WORKDIR"]
-    copies = [shlex.split(args) for word, args in dockerfile() if word == "COPY"]
+    workdir = [args for word, args in dockerfile_instructions() if word == "WORKDIR"]
+    copies = [shlex.split(args) for word, args in dockerfile_instructions() if word == "COPY"]
     assert workdir[0] == "/app" and copies == [[".", "/app"]]  # /app is the repository
     for cid, component in served.components.items():
         built = repo.components[cid]

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.dockerfile import dockerfile_instructions
 from tests.support.server_fixtures import SpinPyProcess, raw_request
 
 Start = Callable[..., SpinPyProcess]
@@ -46,20 +47,6 @@ def environment(svc: dict[str, Any]) -> dict[str, str]:
     if isinstance(env, list):
         return dict(item.split("=", 1) for item in env)
     return {key: str(value) for key, value in env.items()}
-
-
-def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
-    logical, current = [], ""
-    for line in path.read_text().splitlines():
-        if not current and (not line.strip() or line.lstrip().startswith("#")):
-            continue
-        current += line.rstrip().removesuffix("\\") + " "
-        if not line.rstrip().endswith("\\"):
-            logical.append(current.strip())
-            current = ""
-    pairs = [tuple(item.split(None, 1)) for item in logical]
-    return [(word.upper(), rest) for word, rest in pairs]
 
 
 def dockerfile() -> Path:
