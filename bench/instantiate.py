@@ -34,6 +34,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 COMPONENT_PATHS = {
     "hello-proxy": REPO / "components" / "hello-proxy" / "build" / "hello-proxy.wasm",
     "echo": REPO / "components" / "echo" / "build" / "echo.wasm",
+    "hello-js": REPO / "components" / "hello-js" / "build" / "hello-js.wasm",
     "tiny": REPO / "components" / "tiny" / "tiny.wat",
 }
 CONFIGS = ["on-demand", "on-demand+cow", "pooling", "pooling+cow"]
