@@ -105,7 +105,7 @@ def test_connections_past_the_cap_get_503(
     time.sleep(0.3)
     data, waited = read_until_closed(connect())
     assert data.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
-    assert b"retry-after: 1" in data.lower() and waited < 2
+    assert b"retry-after: 1" in data.lower() and waited < 5  # at once (loose: busy CI)
     wait_for_log(server, "(--max-connections)")
     held[0].close()
     time.sleep(0.3)

@@ -100,7 +100,7 @@ def test_a_nested_guest_working_after_its_response_ends_with_the_root(
     server = start(spin_py_server, manifest, tmp_path, "--workers", "1")
     answer = json_call(server.base_url, f"/forward?mode={mode}&to=respond-then-spin")
     assert answer == {"ok": 200}
-    deadline = time.monotonic() + 5.0
+    deadline = time.monotonic() + 15.0  # about 0.1 s on an idle machine
     while "request cancelled" not in server.stderr_so_far():
         assert time.monotonic() < deadline, "the nested guest still runs after its root ended"
         time.sleep(0.1)
@@ -114,6 +114,6 @@ def test_nested_requests_keep_the_root_deadline(
     server = start(spin_py_server, manifest, tmp_path, "--request-timeout", "1.5s")
     started = time.monotonic()
     status, _, _ = call(server.base_url, f"/loop?mode={mode}&hold_ms=400")
-    assert status == 500 and time.monotonic() - started < 3.0
+    assert status == 500 and time.monotonic() - started < 8.0  # 1.5 s + slack for busy CI
     time.sleep(10 * 0.4)
     assert REFUSED not in server.stderr_so_far()
