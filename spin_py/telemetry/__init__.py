@@ -1,16 +1,19 @@
 """OpenTelemetry for spin-py: setup from the OTEL_* environment, W3C propagation, the server and
-execute spans, host-call spans, and the wasi:otel host (`spin_py.wasi_otel`).
+execute spans, host-call spans, host metrics and the access log. The wasi:otel host, which
+carries a guest's own telemetry, is the interface package `spin_py.wasi_otel` above this one.
 
 The public surface:
 
-- `configure(env, app_name=, version=) -> Telemetry`; `Telemetry.shutdown(timeout_s)`
-- `server_span_middleware(telemetry)`, `ROUTE_KEY`, `server_context(request)`, `defer_end(request)`
+- `configure(env, app_name=, version=, span_processors=, metric_readers=, access_log=)
+  -> Telemetry`; `Telemetry.shutdown(timeout_s)`; `Telemetry.metrics` (`host_metrics`)
+- `server_span_middleware(telemetry)`, `ROUTE_KEY`, `server_context(request)`, `defer_end(request)`,
+  `note_response` (an `on_response_prepare` handler), `record_rejected(request, component_id)`
 - `prepare_execute(state, telemetry, parent)` / `prepare_execute_from_request(state, request)`
   (event loop), then `execute_span_for(state, component_id)` (guest thread), or
   `execute_span(telemetry, component_id, parent, state=)`; `record_trap(span, exc, message)`;
   `context_of(span)`
 - `host_span(name, kind=, attributes=)` / `start_host_span(...)`, `mark_error(span, error_type)`,
-  `inject_headers(span)`
+  `inject_headers(span)`, `parent_context(state)`
 - `extract(headers) -> Context`
 """
 
