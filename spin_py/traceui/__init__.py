@@ -4,8 +4,9 @@ docs/observability.md section 8 describes it for users. The pieces:
 
 - `records`: a finished span as kept (`SpanRecord`), from the SDK or from OTLP protobuf;
 - `store`: `TraceStore`, bounded by trace count, bytes and spans per trace;
+- `state`: `UiState`, the store and the metric data the web app serves from;
 - `readers`: how serving processes feed it (an in-process span processor and metric reader, or
-  OTLP/HTTP forwarding from worker processes);
+  forwarding from worker processes: spans as JSON records, metrics over OTLP/HTTP);
 - `metrics_view`: the per-route, per-component, outbound and platform tables;
 - `web`: the page, the JSON API and the OTLP/HTTP receiver (`create_ui_app`);
 - `local`: the UI inside the serving process (`LocalTraceUI`).
