@@ -158,23 +158,36 @@ class Invoker:
         nested: bool = False,
         slot: Slot | None = None,
     ) -> Outcome:
-        """Run `loaded`'s handler with `make_args(state)` in a guest thread.
+        """`start` the call and wait for its outcome (see `start`)."""
+        return await self.start(loaded, state, make_args, nested=nested, slot=slot)
+
+    def start(
+        self,
+        loaded: LoadedComponent,
+        state: RequestState,
+        make_args: MakeArgs,
+        *,
+        nested: bool = False,
+        slot: Slot | None = None,
+    ) -> asyncio.Future[Outcome]:
+        """Start `loaded`'s handler with `make_args(state)` in a guest thread (on the loop,
+        returns at once); the future resolves to the call's `Outcome`.
 
         `slot` is the one `admit()` gave; without it the call takes one even past the limit.
         `nested=True` is for a call made while another guest call of this process waits for
         it (a self request, service chaining): it gets a thread of its own, so it cannot queue
-        behind its caller. If the awaiting task is cancelled, the request is cancelled (blocked
-        host calls end at once, wasm at its next epoch check) and the cancellation propagates;
-        the slot stays held until the guest thread is done.
+        behind its caller. Cancelling the future cancels the request (blocked host calls end
+        at once, wasm at its next epoch check); the slot stays held until the guest thread is
+        done.
         """
         held = slot if slot is not None else self.slots.enter(force=True)
         assert held is not None
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Outcome] = loop.create_future()
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(lambda f: state.cancel() if f.cancelled() else None)
 
         def settle(outcome: Outcome | None, error: BaseException | None) -> None:
             held.leave()
-            if future.done():  # the awaiting task was cancelled
+            if future.done():  # cancelled: nobody waits for the outcome
                 return
             if error is not None:
                 future.set_exception(error)
@@ -195,11 +208,7 @@ class Invoker:
             _start_thread(lambda: job(False))
         else:
             self._scheduler.submit(lambda: job(True))
-        try:
-            return await future
-        except asyncio.CancelledError:
-            state.cancel()
-            raise
+        return future
 
     def run(self, loaded: LoadedComponent, state: RequestState, make_args: MakeArgs) -> Outcome:
         """Run the call in the current thread (what `invoke` does in a guest thread), holding

@@ -110,7 +110,7 @@ class WasmComponentHandler:
         self._invoker = invoker
         self._stuck_after = stuck_after
         self._on_close = on_close
-        self._calls: set[asyncio.Task[Outcome]] = set()
+        self._calls: set[asyncio.Future[Outcome]] = set()
         self._overload = OverloadResponder(invoker.limits.max_concurrent_requests)
         chaining = InProcessChaining(invoker, components, self._calls)
         self._outbound = OutboundHost(

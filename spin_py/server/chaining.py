@@ -58,7 +58,7 @@ class InProcessChaining:
         self,
         invoker: Invoker,
         components: Mapping[str, LoadedComponent],
-        calls: set[asyncio.Task[Outcome]],
+        calls: set[asyncio.Future[Outcome]],
     ) -> None:
         self._invoker = invoker
         self._components = components

@@ -41,7 +41,7 @@ class Execution:
         self,
         component_id: str,
         sink: ResponseSink,
-        call: asyncio.Task[Outcome],
+        call: asyncio.Future[Outcome],
         state: RequestState | None = None,
     ) -> None:
         self.component_id = component_id
@@ -71,14 +71,10 @@ class Execution:
                 st.table.push(ResponseOutparam(sink), RESPONSE_OUTPARAM),
             )
 
-        call = asyncio.ensure_future(
-            invoker.invoke(loaded, state, make_args, nested=nested, slot=slot)
-        )
-        if slot is not None:  # a call cancelled before it started never reaches the Invoker
-            call.add_done_callback(lambda _call: slot.leave())
+        call = invoker.start(loaded, state, make_args, nested=nested, slot=slot)
         return cls(loaded.id, sink, call, state)
 
-    def track(self, calls: set[asyncio.Task[Outcome]]) -> Execution:
+    def track(self, calls: set[asyncio.Future[Outcome]]) -> Execution:
         """Keep the call in `calls` while it runs (for shutdown)."""
         calls.add(self.call)
         self.call.add_done_callback(calls.discard)
@@ -87,7 +83,8 @@ class Execution:
     async def head(self) -> ResponseHead | None:
         """The response head; None when the call ended without one or the guest set an
         error (logged here, unless the Invoker already logged the failure)."""
-        await first_of(self._sink, self.call)
+        if not self._sink.done():
+            await first_of(self._sink, self.call)
         if not self._sink.done():
             if self.call.result().clean_exit:
                 log.error('component "%s": %s', self.component_id, NO_RESPONSE)
@@ -117,7 +114,7 @@ class Execution:
         """The request is over: nobody reads the response body (now or once it arrives)."""
         self._sink.add_done_callback(_close_body)
 
-    def _call_done(self, call: asyncio.Task[Outcome]) -> None:
+    def _call_done(self, call: asyncio.Future[Outcome]) -> None:
         """End a body the guest left open (the response was delivered before the call ended:
         both hand-offs go through the loop in order)."""
         if not self._sink.done() or self._sink.cancelled():
@@ -127,7 +124,7 @@ class Execution:
             message.body.call_ended(_failure(call))
 
 
-def _failure(call: asyncio.Task[Outcome]) -> str | None:
+def _failure(call: asyncio.Future[Outcome]) -> str | None:
     """Why the call failed (None: it returned or exited 0)."""
     if call.cancelled():
         return "the guest call was cancelled"
