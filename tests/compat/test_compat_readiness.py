@@ -200,7 +200,7 @@ def test_workers_listen_only_once_every_worker_is_ready(
     gate.touch()
     assert process.stdout is not None
     assert process.stdout.readline() == f"Serving http://127.0.0.1:{port}\n"
-    assert ready(lines, 2)
+    wait_for(lambda: ready(lines, 2), "worker 2's ready line (stderr is read by another thread)")
     assert listening(port)
     with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
         conn.sendall(
