@@ -195,10 +195,10 @@ class Supervisor:
                 self._step(max(0.0, min(0.5, deadline - time.monotonic())))
         for worker in list(self._workers.values()):
             log.warning(
-                "worker %d (pid %d) did not stop within %.0fs; killing it",
-                worker.slot,
+                "%s (pid %d) did not stop within %.0fs; killing it",
+                _name(worker.slot),
                 worker.pid,
-                self._stop_timeout,
+                self._stop_timeout if worker.slot != SIDECAR_SLOT else SIDECAR_STOP_TIMEOUT,
             )
             _signal(worker.pid, signal.SIGKILL)
             os.waitpid(worker.pid, 0)
