@@ -50,6 +50,7 @@ from spin_py.outbound.nesting import DEFAULT_MAX_REQUEST_DEPTH
 from spin_py.platform.services import choose_state_dir, read_runtime_config
 from spin_py.runtime import cache_admin
 from spin_py.runtime.compile_cache import (
+    COMPILED_DIR,
     DEFAULT_MAX_BYTES,
     default_cache_dir,
     default_cache_root,
@@ -646,7 +647,7 @@ def cache_warm(from_: str, component_ids: tuple[str, ...]) -> None:
             "text": "component text: compiled at startup, never cached",
         }[item.status]
         click.echo(f'Component "{item.component_id}": {what}')
-    click.echo(f"Cache: {root / cache_admin.COMPILED_DIR}")
+    click.echo(f"Cache: {root / COMPILED_DIR}")
 
 
 def _files(count: int) -> str:

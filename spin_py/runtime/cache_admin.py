@@ -32,6 +32,7 @@ from spin_py.errors import ComponentLoadError
 from spin_py.manifest.model import App
 from spin_py.runtime.compile_cache import (
     ARTIFACT_SUFFIX,
+    COMPILED_DIR,
     CompileCache,
     Report,
     cache_key,
@@ -39,8 +40,6 @@ from spin_py.runtime.compile_cache import (
 )
 from spin_py.runtime.loader import check_source, trigger_component_ids
 from spin_py.runtime.remote_sources import SOURCES_DIR, resolve_remote_sources
-
-COMPILED_DIR = "compiled"
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ DEFAULT_MAX_BYTES = 2 * 1024**3
 """The compile cache's default size cap: 2 GiB (about 50 componentize-py components)."""
 
 ARTIFACT_SUFFIX = ".cwasm"
+COMPILED_DIR = "compiled"
+"""The cache root's directory of compiled artifacts."""
 EVICT_LOCK = ".evict.lock"
 STALE_TEMP_SECONDS = 3600.0
 """A temporary file older than this was left by a writer that died: it is removed."""
@@ -72,8 +74,8 @@ def default_cache_root(env: Mapping[str, str]) -> Path:
 
 
 def default_cache_dir(env: Mapping[str, str]) -> Path:
-    """The compiled artifacts' directory: `default_cache_root(env) / "compiled"`."""
-    return default_cache_root(env) / "compiled"
+    """The compiled artifacts' directory: `default_cache_root(env) / COMPILED_DIR`."""
+    return default_cache_root(env) / COMPILED_DIR
 
 
 def report_to_stderr(line: str) -> None:
@@ -89,6 +91,34 @@ def cache_key(wasm: bytes) -> str:
     return digest.hexdigest()
 
 
+_file_keys: dict[tuple[str, int, int], str] = {}
+"""`cache_key`s of component files by (path, size, mtime): a 37 MB component is read and
+hashed once per process, and worker processes forked after `up` checked the cache
+(`is_cached`) inherit the keys, so they deserialize without reading the component again."""
+
+
+def _file_memo(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return (str(path.absolute()), stat.st_size, stat.st_mtime_ns)
+
+
+def known_file_key(path: Path) -> str | None:
+    """The `cache_key` of the component at `path` if this process has computed it for the
+    file as it is now (None otherwise, or when it cannot be read)."""
+    try:
+        return _file_keys.get(_file_memo(path))
+    except OSError:
+        return None
+
+
+def file_cache_key(path: Path, data: bytes) -> str:
+    """`cache_key(data)` for `data` read from `path`, remembered for `known_file_key`."""
+    key = cache_key(data)
+    with contextlib.suppress(OSError):
+        _file_keys[_file_memo(path)] = key
+    return key
+
+
 def is_cached(path: Path, directory: Path) -> bool:
     """Whether loading `path` needs no compiling: component text (compiled on the fly, fast) or
     a binary whose artifact is in `directory`. False when `path` cannot be read."""
@@ -98,7 +128,7 @@ def is_cached(path: Path, directory: Path) -> bool:
         return False
     if is_text_source(path, data[:4]):
         return True
-    return (directory / f"{cache_key(data)}{ARTIFACT_SUFFIX}").is_file()
+    return (directory / f"{file_cache_key(path, data)}{ARTIFACT_SUFFIX}").is_file()
 
 
 def is_text_source(path: Path, head: bytes) -> bool:
@@ -134,12 +164,19 @@ class CompileCache:
         Raises `OSError` when the file cannot be read and `wasmtime.WasmtimeError` when it is
         not a valid component.
         """
+        known = known_file_key(path) if self._directory is not None else None
+        if known is not None and self._directory is not None:  # hashed already (see `_file_keys`)
+            artifact = self._directory / f"{known}{ARTIFACT_SUFFIX}"
+            cached = self._try_deserialize(artifact, label)
+            if cached is not None:
+                mark_used(artifact)
+                return cached
         data = read_input(path, MAX_COMPONENT_BYTES)
         if is_text_source(path, data[:4]):
             return Component(self._engine, data.decode("utf-8"))
         if self._directory is None:
             return self._compile(data, label)
-        artifact = self._directory / f"{cache_key(data)}{ARTIFACT_SUFFIX}"
+        artifact = self._directory / f"{file_cache_key(path, data)}{ARTIFACT_SUFFIX}"
         cached = self._try_deserialize(artifact, label)
         if cached is not None:
             mark_used(artifact)

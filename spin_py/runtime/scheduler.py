@@ -45,7 +45,7 @@ __all__ = [
     "SlotsSnapshot",
 ]
 
-log = logging.getLogger("spin_py.runtime")
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_CONCURRENT = 64
 """Guest calls in flight per process by default (`--max-concurrent-requests`); what one costs

@@ -14,7 +14,7 @@ A client must not hold a worker's connections without sending requests (docs/sec
 - `max_connections` (`--max-connections`, default 1,000 per worker process, and never more
   than half the process's open-file limit): one more connection is answered
   `503 Service Unavailable` with `Retry-After: 1` and closed at once, and a warning counts the
-  refusals (at most one line per `LOG_INTERVAL` seconds).
+  refusals (at most one line per 10 s, `spin_py.server.refusals`).
 
 aiohttp has no header-read timeout and no connection limit, so the server's protocol class is
 replaced by `GuardedRequestHandler`, a subclass of aiohttp's `RequestHandler` that watches its
@@ -26,20 +26,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
 from spin_py.config import ConnectionLimits
+from spin_py.server.refusals import RefusalLog
 
 __all__ = ["GuardedAppRunner"]
 
 log = logging.getLogger(__name__)
-
-LOG_INTERVAL = 10.0
-"""Seconds between two log lines about refused connections."""
 
 REQUEST_TIMEOUT_408 = (
     b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
@@ -48,32 +45,6 @@ REFUSED_503 = (
     b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\n"
     b"content-length: 0\r\n\r\n"
 )
-
-
-class _Refusals:
-    """Counts refused connections and logs them, rate-limited (event loop only)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.total = 0
-        self._unlogged = 0
-        self._logged_at: float | None = None
-
-    def count(self) -> None:
-        self.total += 1
-        self._unlogged += 1
-        now = time.monotonic()
-        if self._logged_at is not None and now - self._logged_at < LOG_INTERVAL:
-            return
-        log.warning(
-            "refused %d connection(s) with 503: this process already has %d open connections "
-            "(--max-connections); %d refused since start",
-            self._unlogged,
-            self.limit,
-            self.total,
-        )
-        self._unlogged = 0
-        self._logged_at = now
 
 
 class GuardedRequestHandler(RequestHandler):
@@ -139,7 +110,7 @@ class _GuardedServer(web.Server):
     """aiohttp's `Server` making `GuardedRequestHandler`s (set up by `GuardedAppRunner`)."""
 
     spin_limits: ConnectionLimits
-    spin_refusals: _Refusals
+    spin_refusals: RefusalLog
 
     def __call__(self) -> RequestHandler:
         return GuardedRequestHandler(self, loop=self._loop, **self._kwargs)
@@ -158,5 +129,10 @@ class GuardedAppRunner(web.AppRunner):
         server.__class__ = _GuardedServer  # same layout, one more method: the protocol factory
         assert isinstance(server, _GuardedServer)
         server.spin_limits = self._limits
-        server.spin_refusals = _Refusals(self._limits.max_connections)
+        server.spin_refusals = RefusalLog(
+            log,
+            "refused {count} connection(s) with 503: this process already has "
+            f"{self._limits.max_connections} open connections (--max-connections); "
+            "{total} refused since start",
+        )
         return server

@@ -3,18 +3,18 @@
 A worker process runs at most `--max-concurrent-requests` guest calls at once (see
 `spin_py.runtime.scheduler`). One more gets `503 Service Unavailable` with `Retry-After` at
 once, before anything is instantiated; its server span carries `spin_py.overload = true` and
-the limit. Refusals are logged as a count, at most once per `LOG_INTERVAL` seconds per
-process, so an overloaded server does not also flood its log. (Spin has no such limit: it
-starts every request it reads.)
+the limit. Refusals are logged as a count, at most one line per 10 s per process
+(`spin_py.server.refusals`), so an overloaded server does not also flood its log. (Spin has
+no such limit: it starts every request it reads.)
 """
 
 from __future__ import annotations
 
 import logging
-import time
 
 from aiohttp import web
 
+from spin_py.server.refusals import RefusalLog
 from spin_py.server.responses import make_response
 from spin_py.telemetry import SERVER_SPAN_KEY
 
@@ -22,9 +22,6 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 1
 """The `Retry-After` of an overload 503: most guest calls take milliseconds."""
-
-LOG_INTERVAL = 10.0
-"""Seconds between two overload log lines (refusals in between are counted)."""
 
 OVERLOAD_ATTRIBUTE = "spin_py.overload"
 LIMIT_ATTRIBUTE = "spin_py.max_concurrent_requests"
@@ -35,27 +32,21 @@ class OverloadResponder:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.refused = 0
+        self._refusals = RefusalLog(
+            log,
+            "overloaded: refused {count} request(s) with 503: all "
+            f"{limit} request slots of this process are busy (--max-concurrent-requests); "
+            "{total} refused since start",
+        )
+
+    @property
+    def refused(self) -> int:
         """Refusals since start."""
-        self._unlogged = 0
-        self._logged_at: float | None = None
+        return self._refusals.total
 
     def refuse(self, request: web.Request) -> web.Response:
         """The 503 for `request`; counted, logged (rate-limited), marked on its span."""
-        self.refused += 1
-        self._unlogged += 1
-        now = time.monotonic()
-        if self._logged_at is None or now - self._logged_at >= LOG_INTERVAL:
-            log.warning(
-                "overloaded: refused %d request(s) with 503 since %s: all %d request slots of "
-                "this process are busy (--max-concurrent-requests); %d refused since start",
-                self._unlogged,
-                "start" if self._logged_at is None else f"{now - self._logged_at:.0f}s ago",
-                self.limit,
-                self.refused,
-            )
-            self._unlogged = 0
-            self._logged_at = now
+        self._refusals.count()
         server = request.get(SERVER_SPAN_KEY)
         if server is not None and server.span.is_recording():
             server.span.set_attribute(OVERLOAD_ATTRIBUTE, True)

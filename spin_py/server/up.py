@@ -29,7 +29,7 @@ from spin_py.routing import Router
 # Imported here, before workers fork, so every host interface module (the composition list) is
 # loaded once in the parent: its pages are shared and workers start sooner.
 from spin_py.runtime import composition  # noqa: F401
-from spin_py.runtime.cache_admin import COMPILED_DIR
+from spin_py.runtime.compile_cache import COMPILED_DIR
 from spin_py.runtime.loader import all_cached
 from spin_py.server import lifecycle, trace_ui
 from spin_py.server.app import create_web_app

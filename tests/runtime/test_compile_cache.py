@@ -184,3 +184,31 @@ def test_concurrent_writers_in_two_processes(tmp_path: Path) -> None:
     hit = CountingCache(get_engine(), directory, report=lambda _line: None)
     hit.load(wasm, "app")
     assert hit.compiles == 0
+
+
+def test_a_component_is_hashed_once_per_process_while_unchanged(
+    wasm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`is_cached` (the supervisor, before forking) hashes the file; a later load of the same
+    unchanged file (a forked worker inherits the memo) deserializes without reading it."""
+    directory = tmp_path / "cache"
+    assert not compile_cache.is_cached(wasm, directory)
+    CountingCache(get_engine(), directory, report=lambda _line: None).load(wasm, "app")
+    assert compile_cache.is_cached(wasm, directory)
+    assert compile_cache.known_file_key(wasm) == cache_key(wasm.read_bytes())
+
+    reads: list[Path] = []
+    real_read = compile_cache.read_input
+
+    def counting_read(path: Path, limit: int) -> bytes:
+        reads.append(path)
+        return real_read(path, limit)
+
+    monkeypatch.setattr(compile_cache, "read_input", counting_read)
+    hit = CountingCache(get_engine(), directory, report=lambda _line: None)
+    hit.load(wasm, "app")
+    assert (hit.compiles, reads) == (0, [])
+    wasm.write_bytes(wasmtime.wat2wasm(simple_handler_wat("(nop)")))  # changed: read again
+    assert compile_cache.known_file_key(wasm) is None
+    hit.load(wasm, "app")
+    assert hit.compiles == 1 and reads == [wasm]

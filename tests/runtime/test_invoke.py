@@ -56,7 +56,7 @@ GUESTS = {
     "exit0": simple_handler_wat("(call $exit (i32.const 0))", control=True),
     "boom": simple_handler_wat("(call $boom)", control=True),
     "wait": simple_handler_wat("(call $wait (i32.const 5000))", control=True),
-    "nap": simple_handler_wat("(call $wait (i32.const 300))", control=True),
+    "nap": simple_handler_wat("(call $wait (i32.const 1500))", control=True),
     "echo": ECHO_WAT,
 }
 
@@ -237,41 +237,54 @@ def test_host_wait_ends_at_the_deadline(
 
 
 def test_cancelling_the_caller_cancels_the_request(
-    lt: LoopThread, invoker: Invoker, loaded: dict[str, LoadedComponent]
+    lt: LoopThread, linker: Linker, loaded: dict[str, LoadedComponent]
 ) -> None:
-    state = RequestState(component=loaded["wait"].context, loop=lt.loop)
+    """No request timeout: the guest would wait 5 s; cancelling its caller ends it long before
+    (its request slot is freed once its thread is done with it)."""
+    patient = Invoker(get_engine(), linker, Limits(max_instance_memory=8 * MIB))
+    try:
+        state = RequestState(component=loaded["wait"].context, loop=lt.loop)
 
-    async def cancel_soon() -> None:
-        task = asyncio.ensure_future(invoker.invoke(loaded["wait"], state, no_args))
-        await asyncio.sleep(0.05)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        async def cancel_soon() -> float:
+            task = asyncio.ensure_future(patient.invoke(loaded["wait"], state, no_args))
+            await asyncio.sleep(0.05)
+            cancelled_at = time.monotonic()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            while patient.slots.in_flight:
+                await asyncio.sleep(0.01)
+            return time.monotonic() - cancelled_at
 
-    lt.run(cancel_soon())
-    assert state.cancelled
-    started = time.monotonic()
-    good_call(lt, invoker, loaded)  # the worker is free again at once
-    assert time.monotonic() - started < 0.4
+        assert lt.run(cancel_soon(), 30) < 4.0  # not the guest's own 5 s
+        assert state.cancelled
+        good_call(lt, patient, loaded)
+    finally:
+        patient.close()
 
 
 def test_nested_call_does_not_queue_behind_its_caller(
-    lt: LoopThread, invoker: Invoker, loaded: dict[str, LoadedComponent]
+    lt: LoopThread, linker: Linker, loaded: dict[str, LoadedComponent]
 ) -> None:
+    patient = Invoker(get_engine(), linker, Limits(max_instance_memory=8 * MIB))
+
     async def both() -> tuple[float, float]:
         started = time.monotonic()
         outer_state = RequestState(component=loaded["nap"].context, loop=lt.loop)
-        outer = asyncio.ensure_future(invoker.invoke(loaded["nap"], outer_state, no_args))
-        await asyncio.sleep(0.05)  # the one worker thread is busy with the outer call
+        outer = asyncio.ensure_future(patient.invoke(loaded["nap"], outer_state, no_args))
+        await asyncio.sleep(0.05)  # the outer call is waiting in the host
         inner_state = RequestState(component=loaded["ok"].context, loop=lt.loop)
-        inner = await invoker.invoke(loaded["ok"], inner_state, no_args, nested=True)
+        inner = await patient.invoke(loaded["ok"], inner_state, no_args, nested=True)
         inner_done = time.monotonic() - started
         assert inner.ok
         assert (await outer).ok
         return inner_done, time.monotonic() - started
 
-    inner_done, outer_done = lt.run(both())
-    assert inner_done < outer_done and inner_done < 0.28
+    try:
+        inner_done, outer_done = lt.run(both(), 30)
+    finally:
+        patient.close()
+    assert inner_done < outer_done  # done while its caller still waits (1.5 s)
 
 
 def test_leftover_objects_are_closed_and_the_table_emptied(
