@@ -81,29 +81,32 @@ async def serve(
     when None).
     """
     stops = _StopSignals()
-    stop = stops.stopped
-    web_app = await build_app()
-    runner = GuardedAppRunner(
-        web_app,
-        connections or ConnectionLimits(),
-        access_log=None,
-        shutdown_timeout=SHUTDOWN_TIMEOUT,
-        handler_cancellation=True,  # a client that hangs up cancels its request (and guest)
-    )
-    await runner.setup()
     try:
-        if await_turn is None:
-            start_listening(sock)
-        else:
-            await _unless_stopped(await_turn(), stop)
-        if not stop.is_set():
-            await _start_site(runner, sock, shared, ssl_context)
-            on_ready()
-            await stop.wait()
-            if drain is not None and drain.delay > 0 and stops.received == [signal.SIGTERM]:
-                await _drain(drain, stops)
+        stop = stops.stopped
+        web_app = await build_app()
+        runner = GuardedAppRunner(
+            web_app,
+            connections or ConnectionLimits(),
+            access_log=None,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+            handler_cancellation=True,  # a client that hangs up cancels its request (and guest)
+        )
+        await runner.setup()
+        try:
+            if await_turn is None:
+                start_listening(sock)
+            else:
+                await _unless_stopped(await_turn(), stop)
+            if not stop.is_set():
+                await _start_site(runner, sock, shared, ssl_context)
+                on_ready()
+                await stop.wait()
+                if drain is not None and drain.delay > 0 and stops.received == [signal.SIGTERM]:
+                    await _drain(drain, stops)
+        finally:
+            await runner.cleanup()
     finally:
-        await runner.cleanup()
+        stops.close()  # before asyncio closes its self-pipe: a late signal must not find it closed
 
 
 def run(
@@ -189,6 +192,13 @@ class _StopSignals:
         loop = asyncio.get_running_loop()
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, self._on_signal, signum)
+
+    def close(self) -> None:
+        """Put the default signal handling back (asyncio closes its self-pipe before removing
+        its handlers, so a signal in between hit a closed wakeup fd and printed a traceback)."""
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
 
     def _on_signal(self, signum: int) -> None:
         self.received.append(signum)

@@ -125,14 +125,18 @@ class Supervisor:
     def run(self, on_ready: Callable[[], None]) -> None:
         """Start the workers, call `on_ready` once all accept, supervise until a stop signal,
         stop them. Raises the `SpinPyError` of a worker that cannot start."""
-        with self._signals():
-            try:
-                if self._start_all():
-                    on_ready()
-                    self._supervise()
-            finally:
-                self._stop_all()
-                self._close_pipes()
+        try:
+            with self._signals():
+                try:
+                    if self._start_all():
+                        on_ready()
+                        self._supervise()
+                finally:
+                    self._stop_all()
+        finally:
+            # Only after the signal handlers and the wakeup fd are restored: a SIGCHLD arriving
+            # in between would be written to a closed pipe ("Exception ignored ... wakeup fd").
+            self._close_pipes()
 
     # -- phases ---------------------------------------------------------------------------------
 
