@@ -36,10 +36,10 @@ workdir = "a"
 watch = ["src/**/*.py", "pyproject.toml"]
 
 [component.b]
-source = "../shared/b.wasm"
+source = "../common/b.wasm"
 [component.b.build]
 command = "make b"
-watch = ["../shared/src/*.py"]
+watch = ["../common/src/*.py"]
 
 [component.c]
 source = { url = "https://example.com/c.wasm", digest = "sha256:{digest}" }
@@ -53,7 +53,7 @@ def plan(tmp_path: Path) -> WatchPlan:
     app_dir = tmp_path / "app"
     (app_dir / "a" / "src").mkdir(parents=True)
     (app_dir / "assets").mkdir()
-    (tmp_path / "shared").mkdir()
+    (tmp_path / "common").mkdir()
     (app_dir / "spin.toml").write_text(MANIFEST.replace("{digest}", "0" * 64))
     return WatchPlan.of(load(app_dir / "spin.toml"))
 
@@ -86,7 +86,7 @@ def test_build_globs_are_relative_to_the_workdir(plan: WatchPlan, tmp_path: Path
     assert changes.rebuild == {"a"} and not changes.manifest
     assert plan.classify([str(app / "a" / "pyproject.toml")]).rebuild == {"a"}
     assert plan.classify([str(app / "src" / "m.py")]).any is False  # not under the workdir
-    assert plan.classify([str(tmp_path / "shared" / "src" / "x.py")]).rebuild == {"b"}
+    assert plan.classify([str(tmp_path / "common" / "src" / "x.py")]).rebuild == {"b"}
 
 
 def test_sources_files_and_the_manifest(plan: WatchPlan, tmp_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_sources_files_and_the_manifest(plan: WatchPlan, tmp_path: Path) -> None
     assert plan.classify([str(app / "a" / "target" / "a.wasm")]).sources == {
         str(app / "a" / "target" / "a.wasm")
     }
-    assert plan.classify([str(tmp_path / "shared" / "b.wasm")]).sources
+    assert plan.classify([str(tmp_path / "common" / "b.wasm")]).sources
     assert plan.classify([str(app / "static" / "css" / "x.css")]).files
     assert plan.classify([str(app / "assets" / "img" / "logo.png")]).files
     assert not plan.classify([str(app / "static" / "x.js")]).any
@@ -112,7 +112,7 @@ def test_roots_are_existing_directories_none_inside_another(
 ) -> None:
     app = tmp_path / "app"
     # a/src exists; a/target does not (yet): its nearest existing ancestor is watched
-    assert set(plan.roots()) == {app, tmp_path / "shared"}
+    assert set(plan.roots()) == {app, tmp_path / "common"}
 
 
 def test_a_literal_file_glob_watches_its_directory() -> None:
