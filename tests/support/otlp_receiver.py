@@ -7,13 +7,14 @@ deadlocking the receiver. It decodes `ExportTraceServiceRequest` / `ExportMetric
 span, metric and log record with its resource and scope. `delay_s` makes it a slow collector.
 
 The `otlp_receiver` fixture starts one per test; import it into a conftest
-(`from otlp_receiver import otlp_receiver  # noqa: F401`) and point
+(`from tests.support.otlp_receiver import otlp_receiver  # noqa: F401`) and point
 `OTEL_EXPORTER_OTLP_ENDPOINT` at `otlp_receiver.endpoint`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import threading
 import time
@@ -39,6 +40,32 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 PROTOBUF = "application/x-protobuf"
+
+# Each signal's export request and response messages and the three nested fields that lead from
+# the request to its items: resources, scopes within a resource, items within a scope.
+_SIGNALS: dict[str, tuple[Any, Any, str, str, str]] = {
+    "traces": (
+        ExportTraceServiceRequest,
+        ExportTraceServiceResponse,
+        "resource_spans",
+        "scope_spans",
+        "spans",
+    ),
+    "metrics": (
+        ExportMetricsServiceRequest,
+        ExportMetricsServiceResponse,
+        "resource_metrics",
+        "scope_metrics",
+        "metrics",
+    ),
+    "logs": (
+        ExportLogsServiceRequest,
+        ExportLogsServiceResponse,
+        "resource_logs",
+        "scope_logs",
+        "log_records",
+    ),
+}
 
 
 def any_value(value: AnyValue) -> Any:
@@ -95,7 +122,7 @@ class OtlpReceiver:
         self.delay_s = delay_s
         self.port = 0
         self.requests: list[tuple[str, dict[str, str]]] = []
-        self._items: dict[str, list[Received]] = {"traces": [], "metrics": [], "logs": []}
+        self._items: dict[str, list[Received]] = {signal: [] for signal in _SIGNALS}
         self._cond = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -120,9 +147,8 @@ class OtlpReceiver:
 
     async def _start(self) -> None:
         app = web.Application()
-        app.router.add_post("/v1/traces", self._traces)
-        app.router.add_post("/v1/metrics", self._metrics)
-        app.router.add_post("/v1/logs", self._logs)
+        for signal in _SIGNALS:
+            app.router.add_post(f"/v1/{signal}", functools.partial(self._export, signal))
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -143,38 +169,17 @@ class OtlpReceiver:
             return zlib.decompress(body)
         return body
 
-    async def _traces(self, request: web.Request) -> web.Response:
-        message = ExportTraceServiceRequest.FromString(await self._body(request))
+    async def _export(self, signal: str, request: web.Request) -> web.Response:
+        request_type, response_type, resources, scopes, items = _SIGNALS[signal]
+        message = request_type.FromString(await self._body(request))
         found = []
-        for rs in message.resource_spans:
+        for rs in getattr(message, resources):
             resource = attrs(rs.resource.attributes)
-            for ss in rs.scope_spans:
-                for span in ss.spans:
-                    found.append(Received(span, resource, ss.scope.name, ss.scope.version))
-        self._add("traces", found)
-        return _reply(ExportTraceServiceResponse())
-
-    async def _metrics(self, request: web.Request) -> web.Response:
-        message = ExportMetricsServiceRequest.FromString(await self._body(request))
-        found = []
-        for rm in message.resource_metrics:
-            resource = attrs(rm.resource.attributes)
-            for sm in rm.scope_metrics:
-                for metric in sm.metrics:
-                    found.append(Received(metric, resource, sm.scope.name, sm.scope.version))
-        self._add("metrics", found)
-        return _reply(ExportMetricsServiceResponse())
-
-    async def _logs(self, request: web.Request) -> web.Response:
-        message = ExportLogsServiceRequest.FromString(await self._body(request))
-        found = []
-        for rl in message.resource_logs:
-            resource = attrs(rl.resource.attributes)
-            for sl in rl.scope_logs:
-                for record in sl.log_records:
-                    found.append(Received(record, resource, sl.scope.name, sl.scope.version))
-        self._add("logs", found)
-        return _reply(ExportLogsServiceResponse())
+            for ss in getattr(rs, scopes):
+                for item in getattr(ss, items):
+                    found.append(Received(item, resource, ss.scope.name, ss.scope.version))
+        self._add(signal, found)
+        return _reply(response_type())
 
     def _add(self, signal: str, found: list[Received]) -> None:
         with self._cond:
