@@ -45,7 +45,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -291,6 +291,44 @@ def publish(source: Path, destination: Path) -> None:
     os.replace(temporary, destination)
 
 
+def cached_build(
+    name: str, digest: str, make: Callable[[Path], None], out: Path | None, force: bool
+) -> tuple[Path, str]:
+    """The cached build of `name` for inputs hashing to `digest`, made by `make(target)` on a
+    miss (or with `force`, older builds then pruned) and published to `out`, else to
+    ``components/<name>/build/<name>.wasm``. Returns (that path, ``built`` or ``cached``)."""
+    cached = cache_root() / f"{name}-{digest[:16]}.wasm"
+    status = "built" if force or not cached.is_file() else "cached"
+    if status == "built":
+        make(cached)
+        prune(name, keep=cached)
+    destination = out or COMPONENTS_DIR / name / "build" / f"{name}.wasm"
+    publish(cached, destination)
+    return destination, status
+
+
+def option_parser(description: str) -> argparse.ArgumentParser:
+    """The options every build script takes: ``--out PATH`` and ``--force``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, help="where to put the component")
+    parser.add_argument("--force", action="store_true", help="rebuild even on a cache hit")
+    return parser
+
+
+def run_and_report(name: str, build: Callable[[], tuple[Path, str]]) -> int:
+    """Run `build` and report as every build script does: ``<name>: <status> in <s>`` on
+    stderr and ``<status> <path>`` on stdout, or one ``error:`` line and exit status 1."""
+    started = time.monotonic()
+    try:
+        path, status = build()
+    except (BuildError, OSError, subprocess.TimeoutExpired) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"{name}: {status} in {time.monotonic() - started:.1f}s", file=sys.stderr)
+    print(f"{status} {path}")
+    return 0
+
+
 def build(name: str, out: Path | None = None, force: bool = False) -> tuple[Path, str]:
     """Build (or fetch from the cache) component ``name``.
 
@@ -305,35 +343,27 @@ def build(name: str, out: Path | None = None, force: bool = False) -> tuple[Path
             return source, "source"
         publish(source, out)
         return out, "source"
-    cached = cache_root() / f"{name}-{input_hash(name, recipe)[:16]}.wasm"
-    status = "built" if force or not cached.is_file() else "cached"
-    if status == "built":
-        componentize(name, recipe, cached)
-        prune(name, keep=cached)
-    destination = out or COMPONENTS_DIR / name / "build" / f"{name}.wasm"
-    publish(cached, destination)
-    return destination, status
+    return cached_build(
+        name,
+        input_hash(name, recipe),
+        lambda target: componentize(name, recipe, target),
+        out,
+        force,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point: build one component and report where it is."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = option_parser(__doc__.split("\n\n")[0])
     parser.add_argument("name", choices=sorted(RECIPES))
-    parser.add_argument("--out", type=Path, help="where to put the component")
-    parser.add_argument("--force", action="store_true", help="rebuild even on a cache hit")
     args = parser.parse_args(argv)
-    started = time.monotonic()
-    try:
+
+    def run() -> tuple[Path, str]:
         if RECIPES[args.name].wat is None:
             ensure_build_python(Path(__file__), sys.argv[1:] if argv is None else argv)
-        path, status = build(args.name, args.out, args.force)
-    except BuildError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    elapsed = time.monotonic() - started
-    print(f"{args.name}: {status} in {elapsed:.1f}s", file=sys.stderr)
-    print(f"{status} {path}")
-    return 0
+        return build(args.name, args.out, args.force)
+
+    return run_and_report(args.name, run)
 
 
 if __name__ == "__main__":

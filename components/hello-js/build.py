@@ -23,7 +23,6 @@ and this recipe's version, then copied to ``components/hello-js/build/hello-js.w
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib.util
 import os
@@ -32,7 +31,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from types import ModuleType
 
@@ -185,30 +183,18 @@ def build(out: Path | None = None, force: bool = False) -> tuple[Path, str]:
     """Build (or fetch from the cache) hello-js; (path, "built" | "cached")."""
     root = ensure_componentize_js()
     version = engine_wasi_version(root)
-    cached = shared.cache_root() / f"{NAME}-{input_hash(root, version)[:16]}.wasm"
-    status = "built" if force or not cached.is_file() else "cached"
-    if status == "built":
-        componentize(root, version, cached)
-        shared.prune(NAME, keep=cached)
-    destination = out or HERE / "build" / f"{NAME}.wasm"
-    shared.publish(cached, destination)
-    return destination, status
+    return shared.cached_build(
+        NAME,
+        input_hash(root, version),
+        lambda target: componentize(root, version, target),
+        out,
+        force,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, help="where to put the component")
-    parser.add_argument("--force", action="store_true", help="rebuild even on a cache hit")
-    args = parser.parse_args(argv)
-    started = time.monotonic()
-    try:
-        path, status = build(args.out, args.force)
-    except (BuildError, OSError, subprocess.TimeoutExpired) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"{NAME}: {status} in {time.monotonic() - started:.1f}s", file=sys.stderr)
-    print(f"{status} {path}")
-    return 0
+    args = shared.option_parser(__doc__.split("\n\n")[0]).parse_args(argv)
+    return int(shared.run_and_report(NAME, lambda: build(args.out, args.force)))
 
 
 if __name__ == "__main__":

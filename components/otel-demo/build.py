@@ -19,7 +19,6 @@ and copied to ``components/otel-demo/build/otel-demo.wasm`` (gitignored) or ``--
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -29,7 +28,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from types import ModuleType
 
@@ -180,36 +178,21 @@ def componentize(target: Path) -> None:
         os.replace(output, target)
 
 
-def build(out: Path | None = None, force: bool = False) -> tuple[Path, bool]:
-    """Build (or fetch from the cache) the component; return (its path, whether built)."""
-    cached = shared.cache_root() / f"{NAME}-{input_hash()[:16]}.wasm"
-    built = force or not cached.is_file()
-    if built:
-        componentize(cached)
-        shared.prune(NAME, keep=cached)
-    destination = out or HERE / "build" / f"{NAME}.wasm"
-    shared.publish(cached, destination)
-    return destination, built
+def build(out: Path | None = None, force: bool = False) -> tuple[Path, str]:
+    """Build (or fetch from the cache) the component; (its path, "built" | "cached")."""
+    return shared.cached_build(NAME, input_hash(), componentize, out, force)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point: build the component and report where it is."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, help="where to put the component")
-    parser.add_argument("--force", action="store_true", help="rebuild even on a cache hit")
-    args = parser.parse_args(argv)
-    started = time.monotonic()
-    try:
+    args = shared.option_parser(__doc__.split("\n\n")[0]).parse_args(argv)
+
+    def run() -> tuple[Path, str]:
         script = Path(sys.argv[0]).absolute() if argv is None else Path(__file__)
         shared.ensure_build_python(script, sys.argv[1:] if argv is None else argv)
-        path, built = build(args.out, args.force)
-    except BuildError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    elapsed = time.monotonic() - started
-    print(f"{NAME}: {'built' if built else 'cache hit'} in {elapsed:.1f}s", file=sys.stderr)
-    print(f"{'built' if built else 'cached'} {path}")
-    return 0
+        return build(args.out, args.force)
+
+    return int(shared.run_and_report(NAME, run))
 
 
 if __name__ == "__main__":
