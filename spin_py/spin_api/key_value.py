@@ -136,31 +136,36 @@ def _open(label: str, kind: ResourceKind) -> ResourceHost:
         return state.table.push(StoreHandle(label, opened), kind)
 
 
+# --- the calls fermyon:spin/key-value@2.0.0 `store` and wasi:keyvalue/store `bucket` share -----
+
+
+def _store_calls(iface: Interface, kind: ResourceKind) -> dict[str, HostFunc]:
+    """`open`, `get`, `set`, `delete` and `exists`: the same calls in both families, each with
+    its own resource kind and error cases (`iface`)."""
+
+    def open_(store: Store, label: str) -> Any:
+        return iface.guarded(R_HANDLE, lambda: _open(label, kind))
+
+    def get(store: Store, this: ResourceAny, key: str) -> Any:
+        h = resource(store, this, StoreHandle)
+        return iface.guarded(R_VALUE, h.traced("get", lambda: h.store.get(key)))
+
+    def set_(store: Store, this: ResourceAny, key: str, value: bytes) -> Any:
+        h = resource(store, this, StoreHandle)
+        return iface.guarded(R_UNIT, h.traced("set", lambda: h.store.set(key, bytes(value))))
+
+    def delete(store: Store, this: ResourceAny, key: str) -> Any:
+        h = resource(store, this, StoreHandle)
+        return iface.guarded(R_UNIT, h.traced("delete", lambda: h.store.delete(key)))
+
+    def exists(store: Store, this: ResourceAny, key: str) -> Any:
+        h = resource(store, this, StoreHandle)
+        return iface.guarded(R_BOOL, h.traced("exists", lambda: h.store.exists(key)))
+
+    return {"open": open_, "get": get, "set": set_, "delete": delete, "exists": exists}
+
+
 # --- fermyon:spin/key-value@2.0.0 ---------------------------------------------------------------
-
-
-def store_open(store: Store, label: str) -> Any:
-    return SPIN_KV.guarded(R_HANDLE, lambda: _open(label, STORE))
-
-
-def store_get(store: Store, this: ResourceAny, key: str) -> Any:
-    h = resource(store, this, StoreHandle)
-    return SPIN_KV.guarded(R_VALUE, h.traced("get", lambda: h.store.get(key)))
-
-
-def store_set(store: Store, this: ResourceAny, key: str, value: bytes) -> Any:
-    h = resource(store, this, StoreHandle)
-    return SPIN_KV.guarded(R_UNIT, h.traced("set", lambda: h.store.set(key, bytes(value))))
-
-
-def store_delete(store: Store, this: ResourceAny, key: str) -> Any:
-    h = resource(store, this, StoreHandle)
-    return SPIN_KV.guarded(R_UNIT, h.traced("delete", lambda: h.store.delete(key)))
-
-
-def store_exists(store: Store, this: ResourceAny, key: str) -> Any:
-    h = resource(store, this, StoreHandle)
-    return SPIN_KV.guarded(R_BOOL, h.traced("exists", lambda: h.store.exists(key)))
 
 
 def store_get_keys(store: Store, this: ResourceAny) -> Any:
@@ -169,30 +174,6 @@ def store_get_keys(store: Store, this: ResourceAny) -> Any:
 
 
 # --- wasi:keyvalue/store ------------------------------------------------------------------------
-
-
-def bucket_open(store: Store, identifier: str) -> Any:
-    return WASI_STORE.guarded(R_HANDLE, lambda: _open(identifier, BUCKET))
-
-
-def bucket_get(store: Store, this: ResourceAny, key: str) -> Any:
-    h = resource(store, this, StoreHandle)
-    return WASI_STORE.guarded(R_VALUE, h.traced("get", lambda: h.store.get(key)))
-
-
-def bucket_set(store: Store, this: ResourceAny, key: str, value: bytes) -> Any:
-    h = resource(store, this, StoreHandle)
-    return WASI_STORE.guarded(R_UNIT, h.traced("set", lambda: h.store.set(key, bytes(value))))
-
-
-def bucket_delete(store: Store, this: ResourceAny, key: str) -> Any:
-    h = resource(store, this, StoreHandle)
-    return WASI_STORE.guarded(R_UNIT, h.traced("delete", lambda: h.store.delete(key)))
-
-
-def bucket_exists(store: Store, this: ResourceAny, key: str) -> Any:
-    h = resource(store, this, StoreHandle)
-    return WASI_STORE.guarded(R_BOOL, h.traced("exists", lambda: h.store.exists(key)))
 
 
 def _key_response(keys: list[str]) -> Record:
@@ -279,20 +260,22 @@ def delete_many(store: Store, bucket: ResourceAny, keys: list[str]) -> Any:
 
 def definitions() -> list[InterfaceDef]:
     """The key-value interfaces."""
+    spin = _store_calls(SPIN_KV, STORE)
     spin_kv: dict[str, HostFunc] = {
-        "[static]store.open": store_open,
-        "[method]store.get": store_get,
-        "[method]store.set": store_set,
-        "[method]store.delete": store_delete,
-        "[method]store.exists": store_exists,
+        "[static]store.open": spin["open"],
+        "[method]store.get": spin["get"],
+        "[method]store.set": spin["set"],
+        "[method]store.delete": spin["delete"],
+        "[method]store.exists": spin["exists"],
         "[method]store.get-keys": store_get_keys,
     }
+    bucket = _store_calls(WASI_STORE, BUCKET)
     wasi_store: dict[str, HostFunc] = {
-        "open": bucket_open,
-        "[method]bucket.get": bucket_get,
-        "[method]bucket.set": bucket_set,
-        "[method]bucket.delete": bucket_delete,
-        "[method]bucket.exists": bucket_exists,
+        "open": bucket["open"],
+        "[method]bucket.get": bucket["get"],
+        "[method]bucket.set": bucket["set"],
+        "[method]bucket.delete": bucket["delete"],
+        "[method]bucket.exists": bucket["exists"],
         "[method]bucket.list-keys": bucket_list_keys,
     }
     atomics: dict[str, HostFunc] = {
