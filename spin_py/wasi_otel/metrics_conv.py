@@ -11,7 +11,7 @@ no `zero_threshold`, so a non-zero threshold is not carried.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -35,6 +35,7 @@ from spin_py.wasi_otel.guard import Issues
 from spin_py.wasi_otel.metric_numbers import exemplars, number
 from spin_py.wasi_otel.records import datetime_ns, field, str_list, variant_parts
 from spin_py.wasi_otel.scope_conv import guest_resource, instrumentation_scope
+from spin_py.wasi_otel.values import AttributeValue
 
 _TEMPORALITY = {
     "cumulative": AggregationTemporality.CUMULATIVE,
@@ -43,6 +44,8 @@ _TEMPORALITY = {
 }
 
 DataT = Gauge | Sum | Histogram | ExponentialHistogram
+PointT = TypeVar("PointT")
+Attributes = dict[str, AttributeValue]
 
 
 def convert(resource_metrics: Any, host: Resource, issues: Issues) -> MetricsData:
@@ -91,17 +94,36 @@ def _temporality(record: Any) -> AggregationTemporality:
     return _TEMPORALITY.get(value, default) if isinstance(value, str) else default
 
 
-def _number_points(record: Any, kind: str, issues: Issues, times: tuple[int, int]) -> list[Any]:
+def _points(
+    record: Any,
+    kind: str,
+    issues: Issues,
+    value_key: str,
+    skipped: str,
+    make: Callable[[Any, Attributes, int | float], PointT],
+) -> list[PointT]:
+    """`make(point, attributes, number)` for each data point whose `value_key` is a usable
+    number of `kind`; the others are skipped and reported as `skipped`."""
     points = []
     for point in str_list(field(record, "data-points")):
-        value = number(field(point, "value"), kind)
+        value = number(field(point, value_key), kind)
         if value is None:
-            issues.report("bad_metric_value", f"data point with an unusable {kind} value skipped")
+            issues.report("bad_metric_value", skipped)
             continue
         attributes, _ = decode_attributes(field(point, "attributes"), issues)
-        ex = exemplars(field(point, "exemplars"), kind, issues)
-        points.append(NumberDataPoint(attributes, times[0], times[1], value, ex))
+        points.append(make(point, attributes, value))
     return points
+
+
+def _number_points(
+    record: Any, kind: str, issues: Issues, times: tuple[int, int]
+) -> list[NumberDataPoint]:
+    def make(point: Any, attributes: Attributes, value: int | float) -> NumberDataPoint:
+        ex = exemplars(field(point, "exemplars"), kind, issues)
+        return NumberDataPoint(attributes, times[0], times[1], value, ex)
+
+    skipped = f"data point with an unusable {kind} value skipped"
+    return _points(record, kind, issues, "value", skipped, make)
 
 
 def _gauge(record: Any, kind: str, issues: Issues) -> Gauge | None:
@@ -121,58 +143,51 @@ def _histogram(record: Any, kind: str, issues: Issues) -> Histogram | None:
     times = _times(record)
     if times is None:
         return None
-    points = []
-    for point in str_list(field(record, "data-points")):
-        total = number(field(point, "sum"), kind)
-        if total is None:
-            issues.report("bad_metric_value", "histogram point with an unusable sum skipped")
-            continue
-        attributes, _ = decode_attributes(field(point, "attributes"), issues)
-        points.append(
-            HistogramDataPoint(
-                attributes,
-                times[0],
-                times[1],
-                _u64(field(point, "count")),
-                total,
-                [_u64(c) for c in str_list(field(point, "bucket-counts"))],
-                [float(b) for b in str_list(field(point, "bounds")) if _is_number(b)],
-                _optional_float(field(point, "min"), kind),  # type: ignore[arg-type]
-                _optional_float(field(point, "max"), kind),  # type: ignore[arg-type]
-                exemplars(field(point, "exemplars"), kind, issues),
-            )
+
+    def make(point: Any, attributes: Attributes, total: int | float) -> HistogramDataPoint:
+        return HistogramDataPoint(
+            attributes,
+            times[0],
+            times[1],
+            _u64(field(point, "count")),
+            total,
+            [_u64(c) for c in str_list(field(point, "bucket-counts"))],
+            [float(b) for b in str_list(field(point, "bounds")) if _is_number(b)],
+            _optional_float(field(point, "min"), kind),  # type: ignore[arg-type]
+            _optional_float(field(point, "max"), kind),  # type: ignore[arg-type]
+            exemplars(field(point, "exemplars"), kind, issues),
         )
-    return Histogram(points, _temporality(record))
+
+    skipped = "histogram point with an unusable sum skipped"
+    return Histogram(_points(record, kind, issues, "sum", skipped, make), _temporality(record))
 
 
 def _exponential(record: Any, kind: str, issues: Issues) -> ExponentialHistogram | None:
     times = _times(record)
     if times is None:
         return None
-    points = []
-    for point in str_list(field(record, "data-points")):
-        total = number(field(point, "sum"), kind)
-        if total is None:
-            issues.report("bad_metric_value", "exponential point with an unusable sum skipped")
-            continue
-        attributes, _ = decode_attributes(field(point, "attributes"), issues)
-        points.append(
-            ExponentialHistogramDataPoint(
-                attributes=attributes,
-                start_time_unix_nano=times[0],
-                time_unix_nano=times[1],
-                count=_u64(field(point, "count")),
-                sum=total,
-                scale=_int(field(point, "scale")),
-                zero_count=_u64(field(point, "zero-count")),
-                positive=_buckets(field(point, "positive-bucket")),
-                negative=_buckets(field(point, "negative-bucket")),
-                flags=0,
-                min=_optional_float(field(point, "min"), kind),  # type: ignore[arg-type]
-                max=_optional_float(field(point, "max"), kind),  # type: ignore[arg-type]
-                exemplars=exemplars(field(point, "exemplars"), kind, issues),
-            )
+
+    def make(
+        point: Any, attributes: Attributes, total: int | float
+    ) -> ExponentialHistogramDataPoint:
+        return ExponentialHistogramDataPoint(
+            attributes=attributes,
+            start_time_unix_nano=times[0],
+            time_unix_nano=times[1],
+            count=_u64(field(point, "count")),
+            sum=total,
+            scale=_int(field(point, "scale")),
+            zero_count=_u64(field(point, "zero-count")),
+            positive=_buckets(field(point, "positive-bucket")),
+            negative=_buckets(field(point, "negative-bucket")),
+            flags=0,
+            min=_optional_float(field(point, "min"), kind),  # type: ignore[arg-type]
+            max=_optional_float(field(point, "max"), kind),  # type: ignore[arg-type]
+            exemplars=exemplars(field(point, "exemplars"), kind, issues),
         )
+
+    skipped = "exponential point with an unusable sum skipped"
+    points = _points(record, kind, issues, "sum", skipped, make)
     return ExponentialHistogram(points, _temporality(record))
 
 
