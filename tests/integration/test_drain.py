@@ -9,23 +9,26 @@ checked alone by freezing the other with SIGSTOP, as in `test_workers.py`).
 
 from __future__ import annotations
 
-import os
-import re
 import signal
 import socket
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.support.server_fixtures import RawResponse, SpinPyProcess, raw_request
+from tests.support.server_fixtures import (
+    RawResponse,
+    SpinPyProcess,
+    frozen,
+    raw_request,
+    wait_ready,
+    wait_until,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "manifests" / "tiny"
 HEALTH = "/.well-known/spin/health"
-READY_LINE = re.compile(r"worker (\d+) \(pid (\d+)\) ready")
 
 Start = Callable[..., SpinPyProcess]
 
@@ -40,26 +43,6 @@ def refused(server: SpinPyProcess) -> bool:
             return False
     except ConnectionRefusedError:
         return True
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll `predicate`; returns the time it first held."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-    return time.monotonic()
-
-
-@contextmanager
-def frozen(pid: int) -> Iterator[None]:
-    """SIGSTOP `pid` for the block: it accepts no connection meanwhile."""
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
 
 
 def assert_draining(server: SpinPyProcess) -> None:
@@ -131,8 +114,7 @@ def test_every_worker_drains(spin_py_server: Start, state_dir: str) -> None:
     server = spin_py_server(
         TINY, "--workers", "2", "--state-dir", state_dir, "--shutdown-delay", "3s", "-q"
     )
-    wait_until(lambda: len(READY_LINE.findall(server.stderr_so_far())) == 2, 20, "2 workers")
-    pids = [int(pid) for _, pid in READY_LINE.findall(server.stderr_so_far())]
+    pids = list(wait_ready(server, 2).values())
     for stopped in pids:  # each worker accepts (a worker not serving yet would just stop)
         with frozen(stopped):
             assert request(server, HEALTH).status == 200

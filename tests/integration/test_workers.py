@@ -15,43 +15,32 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import wasmtime
 
 from tests.support.otlp_receiver import OtlpReceiver, otlp_receiver  # noqa: F401  (fixture)
-from tests.support.server_fixtures import SpinPyProcess, raw_request, run_spin_py, start_spin_py
+from tests.support.server_fixtures import (
+    SpinPyProcess,
+    frozen,
+    raw_request,
+    ready_workers,
+    run_spin_py,
+    start_spin_py,
+    wait_ready,
+    wait_until,
+)
 from tests.support.wasm_server import parse_chunked
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "manifests" / "tiny"
 MISBEHAVE = REPO / "manifests" / "misbehave"
 
-READY_LINE = re.compile(r"worker (\d+) \(pid (\d+)\) ready")
 STOP_BOUND = 9.0
 """A stop with a guest spinning forever: a 4 s grace period, then one epoch slice (0.1 s)."""
 
 Start = Callable[..., SpinPyProcess]
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        time.sleep(0.05)
-
-
-def ready_workers(server: SpinPyProcess) -> dict[int, int]:
-    """slot -> pid of the latest `ready` line per worker slot."""
-    return {int(m[1]): int(m[2]) for m in READY_LINE.finditer(server.stderr_so_far())}
-
-
-def wait_ready(server: SpinPyProcess, count: int) -> dict[int, int]:
-    wait_for(lambda: len(ready_workers(server)) == count, what=f"{count} ready workers")
-    return ready_workers(server)
 
 
 def parent_of(pid: int) -> int:
@@ -70,17 +59,7 @@ def alive(pid: int) -> bool:
 
 def assert_gone(pids: Iterator[int] | list[int], timeout: float = 5.0) -> None:
     pids = list(pids)
-    wait_for(lambda: not any(alive(pid) for pid in pids), timeout, f"{pids} to exit")
-
-
-@contextmanager
-def frozen(pid: int) -> Iterator[None]:
-    """SIGSTOP `pid` for the block: it accepts no connection meanwhile."""
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
+    wait_until(lambda: not any(alive(pid) for pid in pids), timeout, f"{pids} to exit")
 
 
 def get(server: SpinPyProcess, target: str = "/") -> tuple[int, bytes]:
@@ -121,7 +100,7 @@ def test_a_killed_worker_is_restarted(spin_py_server: Start, state_dir: str) -> 
     server = spin_py_server(TINY, "--workers", "2", "--state-dir", state_dir)
     pids = wait_ready(server, 2)
     os.kill(pids[1], signal.SIGKILL)
-    wait_for(lambda: ready_workers(server)[1] != pids[1], what="worker 1 to restart")
+    wait_until(lambda: ready_workers(server)[1] != pids[1], what="worker 1 to restart")
     restarted = ready_workers(server)[1]
     assert parent_of(restarted) == server.process.pid
     log = server.stderr_so_far()

@@ -7,6 +7,10 @@ waits (bounded) and returns everything it printed. `run_spin_py(*args)` runs a c
 completion. The `spin_py_server` fixture starts servers and stops whatever is still running at
 teardown.
 
+For `--workers N`: `wait_ready(server, n)` waits for the supervisor's `worker N (pid P) ready`
+lines (slot -> pid), and `frozen(pid)` SIGSTOPs one worker for a block, so that the kernel hands
+every new connection to the others. `wait_until` polls a condition with a deadline.
+
 Raw-socket helpers (`raw_request`) read the exact response head, so tests can assert on every header
 the server sends.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -23,6 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +81,41 @@ class SpinPyProcess:
         for thread in self._threads:
             thread.join(timeout)
         return Finished(returncode, "".join(self._stdout), "".join(self._stderr))
+
+
+READY_LINE = re.compile(r"worker (\d+) \(pid (\d+)\) ready")
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "") -> float:
+    """Poll `predicate` until it holds and return that moment (`time.monotonic()`); fail after
+    `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        time.sleep(0.02)
+    return time.monotonic()
+
+
+def ready_workers(server: SpinPyProcess) -> dict[int, int]:
+    """slot -> pid of the latest `ready` line per worker slot."""
+    return {int(m[1]): int(m[2]) for m in READY_LINE.finditer(server.stderr_so_far())}
+
+
+def wait_ready(server: SpinPyProcess, count: int) -> dict[int, int]:
+    """Wait until `count` worker slots have reported ready; slot -> pid."""
+    wait_until(lambda: len(ready_workers(server)) == count, what=f"{count} ready workers")
+    return ready_workers(server)
+
+
+@contextmanager
+def frozen(pid: int) -> Iterator[None]:
+    """SIGSTOP `pid` for the block: it accepts no connection meanwhile."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
 
 
 def _child_env(extra: dict[str, str] | None) -> dict[str, str]:
