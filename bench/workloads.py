@@ -240,7 +240,14 @@ def w1(bench: Bench) -> Section:
     elif bench.tools.jco_error:
         section.notes.append(f"jco serve not measured: {bench.tools.jco_error}")
     section.rows += throughput(bench, plan)
-    spin = section.row("spin-py", path="/hello-proxy")
+    _against_wasmtime(section, "/hello-proxy", ("jco serve", "jco serve (isolate)"))
+    return section
+
+
+def _against_wasmtime(section: Section, path: str, others: tuple[str, ...]) -> None:
+    """W1's ratios: spin-py's req/s (>= 1.0) and p99 (<= 1.5) against wasmtime serve, its
+    server CPU per request (diagnostic), and its req/s against each of `others` measured."""
+    spin = section.row("spin-py", path=path)
     peer = section.row("wasmtime serve")
     rps = _div(spin.get("rps"), peer.get("rps"))
     p99 = _div(spin.get("p99_ms"), peer.get("p99_ms"))
@@ -248,11 +255,10 @@ def w1(bench: Bench) -> Section:
     section.ratio("p99 spin-py / wasmtime serve", p99, "<= 1.5", _at_most(p99, 1.5))
     cpu = _div(spin.get("server_cpu_ms_per_req"), peer.get("server_cpu_ms_per_req"))
     section.ratio("server CPU per request spin-py / wasmtime serve", cpu, "(diagnostic)", None)
-    for name in ("jco serve", "jco serve (isolate)"):
+    for name in others:
         value = _div(spin.get("rps"), section.row(name).get("rps"))
         if value is not None:
             section.ratio(f"req/s spin-py / {name}", value, "(no target)", None)
-    return section
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,17 +281,7 @@ def w1js(bench: Bench) -> Section:
         jco = targets.jco_serve(bench.tools.jco_js, wasm, procs.free_port(), "/hello-js")
         plan.append((jco, ["/hello-js"]))
     section.rows += throughput(bench, plan)
-    spin = section.row("spin-py", path="/hello-js")
-    peer = section.row("wasmtime serve")
-    rps = _div(spin.get("rps"), peer.get("rps"))
-    p99 = _div(spin.get("p99_ms"), peer.get("p99_ms"))
-    section.ratio("req/s spin-py / wasmtime serve", rps, ">= 1.0", _at_least(rps, 1.0))
-    section.ratio("p99 spin-py / wasmtime serve", p99, "<= 1.5", _at_most(p99, 1.5))
-    cpu = _div(spin.get("server_cpu_ms_per_req"), peer.get("server_cpu_ms_per_req"))
-    section.ratio("server CPU per request spin-py / wasmtime serve", cpu, "(diagnostic)", None)
-    jco_rps = _div(spin.get("rps"), section.row("jco serve").get("rps"))
-    if jco_rps is not None:
-        section.ratio("req/s spin-py / jco serve", jco_rps, "(no target)", None)
+    _against_wasmtime(section, "/hello-js", ("jco serve",))
     return section
 
 
