@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import socket
+import ssl
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -60,11 +61,12 @@ def up(
     already) until SIGINT/SIGTERM; errors are `SpinPyError`s."""
     if app is None:
         app = retain_components(manifest.load(config.manifest_path), config.component_ids)
-    if config.tls is not None:
-        server_context(config.tls)  # a bad certificate or key fails before the port is bound
+    # Before the port is bound, so that a bad certificate or key fails first; built once (forked
+    # workers inherit it).
+    ssl_context = None if config.tls is None else server_context(config.tls)
     router = Router.build(app.triggers)
     if config.workers > 1:
-        _up_workers(app, router, config, components, out)
+        _up_workers(app, router, config, components, out, ssl_context)
         return
     sock = bind_listener(config.listen, find_free_port=config.find_free_port)
     ui_sock = trace_ui.bind(config)
@@ -73,7 +75,15 @@ def up(
     on_ready = trace_ui.announcing(_listing(sock, router, config, out), ui_sock, config, out)
     try:
         serve_socket(
-            app, router, config, components, sock, on_ready, telemetry, setup=extras.setup_app
+            app,
+            router,
+            config,
+            components,
+            sock,
+            on_ready,
+            telemetry,
+            ssl_context=ssl_context,
+            setup=extras.setup_app,
         )
     finally:
         if ui_sock is not None:
@@ -104,13 +114,14 @@ def serve_socket(
     on_ready: Callable[[], None],
     telemetry: Telemetry,
     *,
+    ssl_context: ssl.SSLContext | None = None,
     await_turn: AwaitTurn | None = None,
     setup: Callable[[web.Application], None] | None = None,
 ) -> None:
-    """Serve `app` on the bound `sock` in this process until SIGINT/SIGTERM: listen once the
-    app is loaded, or in a worker (`await_turn`, `sock` shared by worker processes) when its
-    turn comes; `on_ready` runs once it accepts; `setup` gets the aiohttp application before
-    it starts. Shuts `telemetry` down (bounded) at the end."""
+    """Serve `app` on the bound `sock` in this process until SIGINT/SIGTERM (over TLS with
+    `ssl_context`): listen once the app is loaded, or in a worker (`await_turn`, `sock` shared
+    by worker processes) when its turn comes; `on_ready` runs once it accepts; `setup` gets the
+    aiohttp application before it starts. Shuts `telemetry` down (bounded) at the end."""
 
     drain = Drain(config.shutdown_delay)
 
@@ -125,7 +136,6 @@ def serve_socket(
             setup(web_app)
         return web_app
 
-    ssl_context = None if config.tls is None else server_context(config.tls)
     try:
         shared = await_turn is not None
         lifecycle.run(
@@ -157,6 +167,7 @@ def _up_workers(
     config: UpConfig,
     components: ComponentHandlerFactory,
     out: TextIO,
+    ssl_context: ssl.SSLContext | None,
 ) -> None:
     """`up` with `config.workers` processes: bind here, serve in forked workers."""
     sock = bind_listener(config.listen, find_free_port=config.find_free_port)
@@ -165,7 +176,15 @@ def _up_workers(
     def serve_worker(await_turn: AwaitTurn) -> None:  # runs in a forked worker
         telemetry = configure_telemetry(config, app.name, trace_ui.forwarding(config, ui_sock))
         serve_socket(
-            app, router, config, components, sock, _nothing, telemetry, await_turn=await_turn
+            app,
+            router,
+            config,
+            components,
+            sock,
+            _nothing,
+            telemetry,
+            ssl_context=ssl_context,
+            await_turn=await_turn,
         )
 
     sidecar = trace_ui.sidecar(ui_sock, sock) if ui_sock is not None else None
