@@ -52,7 +52,6 @@ from spin_py.runtime import cache_admin
 from spin_py.runtime.compile_cache import (
     COMPILED_DIR,
     DEFAULT_MAX_BYTES,
-    default_cache_dir,
     default_cache_root,
     report_to_stderr,
 )
@@ -485,6 +484,7 @@ def up(
     state_dir = choose_state_dir(state_dir, runtime_config)
     if log_dir is None and runtime_config.log_dir is not None:
         log_dir = str(runtime_config.log_dir)
+    cache_root = default_cache_root(os.environ)
     config = UpConfig(
         manifest_path=manifest_path,
         listen=parse_listen_addr(listen),
@@ -512,7 +512,7 @@ def up(
         otel_env=tuple((k, v) for k, v in os.environ.items() if k.startswith("OTEL_")),
         tls=parse_tls(tls_cert, tls_key),
         compile_cache_max_bytes=_cache_max_bytes(),
-        cache_root=default_cache_root(os.environ),
+        cache_root=cache_root,
         security=security,
         trace_ui=None
         if not (trace_ui or trace_ui_listen)
@@ -521,14 +521,14 @@ def up(
     )
     watching = _WATCHING.get()
     if watching is not None:  # `spin-py watch`: builds, serves and reloads by itself
-        run_watch(config, watching, cache_dir=default_cache_dir(os.environ), environ=os.environ)
+        run_watch(config, watching, cache_dir=cache_root / COMPILED_DIR, environ=os.environ)
         return
     app = retain_components(load_manifest(manifest_path), component_ids)  # unknown ids fail here
     if config.build:
         run_build(BuildSettings(manifest_path, component_ids), environ=os.environ, app=app)
-    app = resolve_remote_sources(app, default_cache_root(os.environ), report_to_stderr)
+    app = resolve_remote_sources(app, cache_root, report_to_stderr)
     prepare_platform(app, config)
-    components = wasm_component_handler_factory(default_cache_dir(os.environ))
+    components = wasm_component_handler_factory(cache_root / COMPILED_DIR)
     serve_app(config, app=app, components=components)
 
 

@@ -9,7 +9,8 @@ at once: each writes to a temporary file in the same directory and renames it in
 deserialize (truncated, foreign) is recompiled and replaced.
 
 `.wat` sources (component text) are compiled directly; they are small and never cached.
-Only `cli.py` reads the environment: it passes `default_cache_dir(os.environ)` in.
+Only `cli.py` reads the environment: it passes `default_cache_root(os.environ) / COMPILED_DIR` in
+(the `UpConfig.cache_root` it serves with).
 
 The directory does not grow without bound: every hit marks its artifact as used (its mtime is
 set to now), and after an artifact is written the least recently used ones are removed until
