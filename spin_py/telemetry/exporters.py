@@ -205,14 +205,13 @@ class GuardedSpanExporter(SpanExporter):
         self._endpoint = endpoint
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        try:
-            result = self.inner.export(spans)
-            detail = ""
-        except Exception as exc:
-            result, detail = SpanExportResult.FAILURE, repr(exc)
-        if result is not SpanExportResult.SUCCESS:
-            self._health.failed("traces", self._endpoint, detail)
-        return result
+        return self._health.guarded(
+            "traces",
+            self._endpoint,
+            lambda: self.inner.export(spans),
+            SpanExportResult.SUCCESS,
+            SpanExportResult.FAILURE,
+        )
 
     def shutdown(self) -> None:
         _quietly(self.inner.shutdown)
@@ -232,14 +231,13 @@ class GuardedLogExporter(LogRecordExporter):
         self._endpoint = endpoint
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        try:
-            result = self.inner.export(batch)
-            detail = ""
-        except Exception as exc:
-            result, detail = LogRecordExportResult.FAILURE, repr(exc)
-        if result is not LogRecordExportResult.SUCCESS:
-            self._health.failed("logs", self._endpoint, detail)
-        return result  # type: ignore[no-any-return]
+        return self._health.guarded(
+            "logs",
+            self._endpoint,
+            lambda: self.inner.export(batch),
+            LogRecordExportResult.SUCCESS,
+            LogRecordExportResult.FAILURE,
+        )
 
     def shutdown(self) -> None:
         _quietly(self.inner.shutdown)

@@ -15,6 +15,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
+from typing import TypeVar
+
+R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 _export_log = logging.getLogger(f"{__name__}.export")
@@ -80,6 +84,20 @@ class ExportHealth:
             )
         else:
             _export_log.debug("export of %s to %s failed %s", signal, endpoint, detail)
+
+    def guarded(
+        self, signal: str, endpoint: str, send: Callable[[], R], success: R, failure: R
+    ) -> R:
+        """`send()`'s result, or `failure` if it raised; any result but `success` is reported
+        as a failed export of `signal` (with the exception, if any). Never raises."""
+        try:
+            result = send()
+            detail = ""
+        except Exception as exc:
+            result, detail = failure, repr(exc)
+        if result is not success:
+            self.failed(signal, endpoint, detail)
+        return result
 
     @property
     def warned(self) -> bool:

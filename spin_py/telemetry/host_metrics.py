@@ -117,14 +117,13 @@ class GuardedMetricReaderExporter(MetricExporter):
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
     ) -> MetricExportResult:
-        try:
-            result = self.inner.export(metrics_data, timeout_millis=timeout_millis)
-            detail = ""
-        except Exception as exc:
-            result, detail = MetricExportResult.FAILURE, repr(exc)
-        if result is not MetricExportResult.SUCCESS:
-            self._health.failed("metrics", self._endpoint, detail)
-        return result  # type: ignore[no-any-return]
+        return self._health.guarded(
+            "metrics",
+            self._endpoint,
+            lambda: self.inner.export(metrics_data, timeout_millis=timeout_millis),
+            MetricExportResult.SUCCESS,
+            MetricExportResult.FAILURE,
+        )
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         return True
