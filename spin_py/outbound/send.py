@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 
 import yarl
 from opentelemetry.trace import Span
@@ -46,6 +46,7 @@ from spin_py.outbound import (
     ChainTarget,
     NetworkTarget,
     OutboundError,
+    OutboundResponse,
     Timeouts,
     build_url,
     route_outbound,
@@ -53,6 +54,7 @@ from spin_py.outbound import (
 from spin_py.outbound.host import (
     SELF_REQUEST_HEADER,
     ChainedRequest,
+    ChainedResponse,
     Headers,
     OutboundHost,
     policy_for,
@@ -192,29 +194,18 @@ class RequestOutbound:
         own_listener: bool = False,
     ) -> ResponseOutcome:
         timeouts = _timeouts(options)
-        try:
-            response = await self._host.client.send(
-                method,
-                url,
-                headers,
-                None if body is None else request_chunks(body),
-                connect_timeout=timeouts.connect,
-                first_byte_timeout=timeouts.first_byte,
-                between_bytes_timeout=timeouts.between_bytes,
-                own_listener=own_listener,
-            )
-        except OutboundError as error:
-            return _failed(span, body, error)
-        except asyncio.CancelledError:
-            _abandoned(span, body)
-            raise
-        except Exception as exc:  # a host bug: report it, never trap the guest
-            log.exception("outbound request to %s failed unexpectedly", url)
-            return _failed(span, body, OutboundError.internal(describe(exc)))
-        _head_arrived(span, response.status)
-        release = _on_loop(self._state.loop, response.close)
-        return incoming_response(
-            self._state, response.status, response.headers, response.next_chunk, release
+        head = self._host.client.send(
+            method,
+            url,
+            headers,
+            None if body is None else request_chunks(body),
+            connect_timeout=timeouts.connect,
+            first_byte_timeout=timeouts.first_byte,
+            between_bytes_timeout=timeouts.between_bytes,
+            own_listener=own_listener,
+        )
+        return await self._response(
+            head, span, body, "outbound request to %s failed unexpectedly", url
         )
 
     async def _chain(
@@ -240,15 +231,34 @@ class RequestOutbound:
             deadline=self._state.deadline,
             nesting=child_nesting(self._state),
         )
+        return await self._response(
+            chain.dispatch(chained),
+            span,
+            body,
+            "service-chained request to %s failed",
+            target.component_id,
+        )
+
+    async def _response(
+        self,
+        head: Awaitable[OutboundResponse | ChainedResponse],
+        span: Span,
+        body: BodyReader | None,
+        unexpected: str,
+        target: object,
+    ) -> ResponseOutcome:
+        """The guest's incoming response once `head` (either way a request travels) gives the
+        response head; a failure is an error-code, never a trap (an unexpected exception, a
+        host bug, is logged as `unexpected % target` first)."""
         try:
-            response = await chain.dispatch(chained)
+            response = await head
         except OutboundError as error:
             return _failed(span, body, error)
         except asyncio.CancelledError:
             _abandoned(span, body)
             raise
         except Exception as exc:  # a host bug: report it, never trap the guest
-            log.exception("service-chained request to %s failed", target.component_id)
+            log.exception(unexpected, target)
             return _failed(span, body, OutboundError.internal(describe(exc)))
         _head_arrived(span, response.status)
         release = _on_loop(self._state.loop, response.close)
