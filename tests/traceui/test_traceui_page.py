@@ -3,7 +3,8 @@
 `spin-py up -f manifests/otel-demo --trace-ui`, one request carrying a traceparent (as curl would
 send it), then the page: the trace id appears in the list, and after a click the waterfall
 shows the server span, `execute_wasm_component otel-demo` beneath it and the guest's spans
-beneath that, told apart from the host's. A screenshot goes into the test's temporary directory.
+beneath that, told apart from the host's; a request sent later appears in the list
+without a reload. A screenshot goes into the test's temporary directory.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tests.support.traceui_support import send, start_with_ui, trace_id
 
 REPO = Path(__file__).resolve().parents[2]
 TRACE = trace_id(0x5EE)
+LATER = trace_id(0x5EF)
 
 ROWS = """JSON.stringify([...document.querySelectorAll('#waterfall .span-row')].map(r => ({
   name: r.dataset.name, depth: Number(r.dataset.depth), source: r.dataset.source,
@@ -96,6 +98,12 @@ async def test_waterfall_shows_the_guest_spans_under_the_execute_span(
             "[...document.querySelectorAll('#m-routes tbody tr')]"
             ".some(r => r.textContent.includes('/...'))"
         )
+
+        # the list follows requests sent after the page loaded, without a reload ("live")
+        await page.evaluate("document.querySelector('#tab-traces').click()")
+        assert send(server.base_url, "/hello", LATER) == 200
+        later_row = f"#trace-list tr[data-trace-id='{LATER}']"
+        await page.wait_for(f'document.querySelector("{later_row}") !== null')
     finally:
         await browser.close()
     assert screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

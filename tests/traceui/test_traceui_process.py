@@ -146,9 +146,19 @@ def test_requests_refused_for_overload_count_as_rejected(
     assert wait_for(outcomes, what="the component's outcomes") == {"ok": 1, "rejected": 1}
 
 
-def test_spin_py_watch_serves_the_trace_ui_too(built_component: Callable[[str], Path]) -> None:
-    built_component("tiny")
-    server = start_spin_py(TINY, "--skip-build", "--trace-ui", "--access-log", subcommand="watch")
+def test_spin_py_watch_serves_the_trace_ui_too(tmp_path: Path) -> None:
+    """`spin-py watch --trace-ui`: the UI serves, and keeps its traces when an edited component
+    is swapped in (the UI lives as long as the watch session, not one app version)."""
+    wat = (REPO / "components" / "tiny" / "tiny.wat").read_text()
+    (tmp_path / "app.wat").write_text(wat)
+    (tmp_path / "spin.toml").write_text(
+        'spin_manifest_version = 2\n[application]\nname = "tiny"\n'
+        '[[trigger.http]]\nroute = "/..."\ncomponent = "tiny"\n'
+        '[component.tiny]\nsource = "app.wat"\n'
+    )
+    server = start_spin_py(
+        tmp_path, "--skip-build", "--trace-ui", "--access-log", subcommand="watch"
+    )
     try:
         line = wait_for(
             lambda: re.search(r"Trace UI: (http://127\.0\.0\.1:\d+)/", "".join(server._stdout)),
@@ -158,6 +168,17 @@ def test_spin_py_watch_serves_the_trace_ui_too(built_component: Callable[[str], 
         assert send(server.base_url, "/", trace_id(7)) == 200
         trace = wait_for(lambda: trace_with(ui, trace_id(7), 2), what="the trace in the UI")
         assert {s["name"] for s in trace["spans"]} == {"GET /...", "execute_wasm_component tiny"}
+
+        (tmp_path / ".app.wat.new").write_text(wat.replace('"hello")', '"howdy")'))
+        os.replace(tmp_path / ".app.wat.new", tmp_path / "app.wat")
+        wait_for(
+            lambda: b"howdy" in raw_request(server.base_url, "GET", "/").body,
+            timeout=60,
+            what="the edited component",
+        )
+        assert send(server.base_url, "/", trace_id(8)) == 200
+        wait_for(lambda: trace_with(ui, trace_id(8), 2), what="a trace after the reload")
+        assert trace_with(ui, trace_id(7), 2), "the reload dropped the traces held before it"
     finally:
         finished = server.stop()
     assert f"trace_id={trace_id(7)}" in finished.stderr
