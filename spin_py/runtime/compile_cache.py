@@ -58,6 +58,10 @@ ARTIFACT_SUFFIX = ".cwasm"
 COMPILED_DIR = "compiled"
 """The cache root's directory of compiled artifacts."""
 EVICT_LOCK = ".evict.lock"
+SHARED_FILE_MODE = 0o644
+"""Mode of the files spin-py puts in its cache (mkstemp makes them 0600): readable by every
+user, so a cache filled by one user serves another, as in the image (built as root, serving as
+uid 10001)."""
 STALE_TEMP_SECONDS = 3600.0
 """A temporary file older than this was left by a writer that died: it is removed."""
 
@@ -288,11 +292,13 @@ def _remove_stale_temporaries(directory: Path) -> None:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that readers see no file or the whole file, never a part."""
+    """Write `data` to `path` so that readers see no file or the whole file, never a part; the
+    file gets `SHARED_FILE_MODE`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), SHARED_FILE_MODE)
             out.write(data)
         os.replace(tmp, path)
     except BaseException:

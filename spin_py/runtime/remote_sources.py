@@ -29,6 +29,7 @@ from typing import BinaryIO
 
 from spin_py.errors import ComponentLoadError
 from spin_py.manifest.model import App, Component, RemoteSource
+from spin_py.runtime.compile_cache import SHARED_FILE_MODE
 
 SOURCES_DIR = "sources"
 DIGEST_PREFIX = "sha256:"
@@ -103,6 +104,7 @@ def _download(
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), SHARED_FILE_MODE)
             digest, size = _copy(component_id, source.url, out)
         if digest != expected:
             raise ComponentLoadError(

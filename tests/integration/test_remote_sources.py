@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -103,6 +104,7 @@ def test_downloaded_once_then_served_offline(
     assert f'Downloading component "tiny" from {http_server.base_url}/tiny.wasm' in stderr
     cached = tmp_path / "cache" / "sources" / f"{digest}.wasm"
     assert cached.read_bytes() == component
+    assert stat.S_IMODE(cached.stat().st_mode) == 0o644  # readable by the image's user
 
     http_server.files.clear()  # the server no longer has it: the next run must not need it
     second = spin_py_server(app, env=env)

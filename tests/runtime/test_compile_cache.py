@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import stat
 import subprocess
 import sys
 import textwrap
@@ -73,6 +74,15 @@ def test_miss_then_hit(tmp_path: Path, wasm: Path) -> None:
     assert second.compiles == 0
     assert "wasi:http/incoming-handler@0.2.0" in again.type.exports(get_engine())
     assert list(directory.glob(".*.tmp")) == []
+
+
+def test_artifacts_are_readable_by_other_users(tmp_path: Path, wasm: Path) -> None:
+    """The image fills its cache as root and serves as uid 10001 (Dockerfile): an artifact
+    only its writer can read (mkstemp's 0600) would be compiled again at every start."""
+    directory = tmp_path / "cache"
+    CompileCache(get_engine(), directory, report=lambda _line: None).load(wasm, "app")
+    (artifact,) = artifacts(directory)
+    assert stat.S_IMODE(artifact.stat().st_mode) == 0o644
 
 
 def test_changed_bytes_are_a_miss(tmp_path: Path, wasm: Path) -> None:
