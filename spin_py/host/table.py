@@ -127,6 +127,10 @@ class ResourceTable:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def count(self, cls: type) -> int:
+        """How many live objects are instances of `cls` (for a per-request cap on handles)."""
+        return sum(isinstance(entry.obj, cls) for entry in self._entries.values())
+
     def objects(self) -> list[object]:
         """Every live object, oldest first (for end-of-request cleanup)."""
         return [e.obj for e in self._entries.values()]

@@ -130,8 +130,7 @@ def _open(label: str, kind: ResourceKind) -> ResourceHost:
     with host_span(SPAN_PREFIX + "open", attributes={SPIN_KEY_VALUE_STORE: label}) as span:
         opened = BACKEND.current().open(label)
         span.set_attribute(DB_SYSTEM_NAME, opened.system)
-        held = sum(isinstance(obj, StoreHandle) for obj in state.table.objects())
-        if held >= MAX_OPEN_STORES:
+        if state.table.count(StoreHandle) >= MAX_OPEN_STORES:
             raise StoreTableFull()
         return state.table.push(StoreHandle(label, opened), kind)
 

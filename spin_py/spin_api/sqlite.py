@@ -139,8 +139,7 @@ def _functions(iface: Interface, kind: ResourceKind, v3: bool) -> dict[str, Any]
     def open_(store: Store, database: str) -> Any:
         def run() -> Any:
             state = current()
-            held = sum(isinstance(obj, ConnectionHandle) for obj in state.table.objects())
-            if held >= MAX_OPEN_CONNECTIONS:
+            if state.table.count(ConnectionHandle) >= MAX_OPEN_CONNECTIONS:
                 raise InterfaceError("io", "too many connections opened")
             handle = ConnectionHandle(database, BACKEND.current().open(database))
             return state.table.push(handle, kind)
