@@ -8,8 +8,6 @@ spin-py's compile cache and reads its imports and exports from wasmtime.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,23 +15,15 @@ from wasmtime.component import Component
 
 from spin_py.runtime.compile_cache import CompileCache, default_cache_dir
 from spin_py.runtime.engine import get_engine
-
-REPO = Path(__file__).resolve().parents[2]
-BUILD_SCRIPT = REPO / "components" / "otel-demo" / "build.py"
+from tests.support.fixtures_components import run_own_build
 
 
 @pytest.fixture(scope="module")
 def otel_demo(tmp_path_factory: pytest.TempPathFactory) -> Component:
     """The built otel-demo component, compiled."""
     out = tmp_path_factory.mktemp("otel-demo") / "otel-demo.wasm"
-    result = subprocess.run(
-        [sys.executable, str(BUILD_SCRIPT), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().split()[-1] == str(out)
+    result = run_own_build("otel-demo", "--out", str(out), timeout=300)
+    assert result.path == out
     cache = CompileCache(get_engine(), default_cache_dir(os.environ), report=lambda _: None)
     return cache.load(out, "otel-demo")
 
@@ -53,11 +43,5 @@ def test_exports_the_spin_http_handler(otel_demo: Component) -> None:
 
 def test_a_second_build_is_a_cache_hit(tmp_path: Path) -> None:
     out = tmp_path / "again.wasm"
-    result = subprocess.run(
-        [sys.executable, str(BUILD_SCRIPT), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("cached ") and out.stat().st_size > 1_000_000
+    result = run_own_build("otel-demo", "--out", str(out), timeout=300)
+    assert result.status == "cached" and out.stat().st_size > 1_000_000

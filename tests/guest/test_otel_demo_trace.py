@@ -10,12 +10,11 @@ subprocess, the real OTLP exporter, and the test receiver decoding protobuf.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.support.fixtures_components import run_own_build
 from tests.support.otlp_receiver import OtlpReceiver, Received, by_name
 from tests.support.server_fixtures import SpinPyProcess
 
@@ -28,9 +27,7 @@ STATUS_ERROR = 2
 
 
 def build_otel_demo() -> None:
-    script = REPO / "components" / "otel-demo" / "build.py"
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    run_own_build("otel-demo")
 
 
 def test_one_request_yields_the_host_and_guest_spans_in_the_callers_trace(

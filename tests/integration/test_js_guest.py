@@ -8,29 +8,21 @@ through semver matching, and answers from a `fetch` event handler.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from spin_py.runtime.compile_cache import default_cache_dir
+from tests.support.fixtures_components import run_own_build
 from tests.support.wasm_server import MANIFESTS, serve
-
-REPO = Path(__file__).resolve().parents[2]
-BUILD_SCRIPT = REPO / "components" / "hello-js" / "build.py"
 
 
 @pytest.fixture(scope="module")
 def hello_js() -> Path:
-    result = subprocess.run(
-        [sys.executable, str(BUILD_SCRIPT)], capture_output=True, text=True, timeout=1200
-    )
-    assert result.returncode == 0, result.stderr
-    status, _, path = result.stdout.strip().splitlines()[-1].partition(" ")
-    assert status in ("built", "cached")
-    return Path(path)
+    result = run_own_build("hello-js", timeout=1200)  # the first build installs from npm
+    assert result.status in ("built", "cached")
+    return result.path
 
 
 async def test_the_javascript_hello_answers_every_request(hello_js: Path) -> None:

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 
+from tests.support.fixtures_components import run_own_build
 from tests.support.otlp_receiver import OtlpReceiver, Received, otlp_receiver  # noqa: F401  (fixture)
 from tests.support.outbound_support import error_case, run_upstream, write_manifest
 from tests.support.server_fixtures import SpinPyProcess
@@ -78,11 +77,7 @@ async def test_templated_host_resolved_with_cli_variables(
 
 
 def build_traced_fetch() -> None:
-    script = REPO / "components" / "traced-fetch" / "build.py"
-    result = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr
+    run_own_build("traced-fetch")
 
 
 async def test_one_trace_from_guest_span_to_the_upstream(

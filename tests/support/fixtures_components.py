@@ -33,11 +33,25 @@ class BuildResult:
 
 def run_build(name: str, *args: str, env: dict[str, str] | None = None) -> BuildResult:
     """Run ``components/build.py <name> [args]`` with this interpreter; parse its report."""
+    return _run_script(name, [str(BUILD_SCRIPT), name, *args], env=env)
+
+
+def run_own_build(name: str, *args: str, timeout: float = BUILD_TIMEOUT) -> BuildResult:
+    """Run ``components/<name>/build.py [args]``, the build script of a component with a recipe
+    of its own (otel-demo, traced-fetch, hello-js), with this interpreter; parse its report
+    (the same one line, ``<status> <path>``)."""
+    script = REPO / "components" / name / "build.py"
+    return _run_script(name, [str(script), *args], timeout=timeout)
+
+
+def _run_script(
+    name: str, argv: list[str], env: dict[str, str] | None = None, timeout: float = BUILD_TIMEOUT
+) -> BuildResult:
     result = subprocess.run(
-        [sys.executable, str(BUILD_SCRIPT), name, *args],
+        [sys.executable, *argv],
         capture_output=True,
         text=True,
-        timeout=BUILD_TIMEOUT,
+        timeout=timeout,
         env=env,
         check=False,
     )

@@ -3,13 +3,12 @@ key-value components built from source."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.support.fixtures_components import run_own_build
 from tests.support.otlp_receiver import otlp_receiver  # noqa: F401  (fixture: a real OTLP/HTTP receiver)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -18,9 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="session")
 def otel_demo_wasm() -> Path:
     """components/otel-demo built by its own build script (cached by source hash)."""
-    script = REPO / "components" / "otel-demo" / "build.py"
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    run_own_build("otel-demo")
     return REPO / "components" / "otel-demo" / "build" / "otel-demo.wasm"
 
 
