@@ -25,7 +25,12 @@ from spin_py.manifest.diagnostics import (
     manifest_error,
     quote,
 )
-from spin_py.manifest.input_files import MAX_CONFIG_BYTES, NESTED_TOO_DEEPLY, read_input
+from spin_py.manifest.input_files import (
+    MAX_CONFIG_BYTES,
+    NESTED_TOO_DEEPLY,
+    check_input,
+    read_input,
+)
 from spin_py.manifest.model import App
 from spin_py.manifest.v1 import parse_v1
 from spin_py.manifest.v2 import parse_v2
@@ -37,10 +42,16 @@ _TOML_AT_END = " (at end of document)"
 
 
 def resolve_manifest_path(path: Path) -> Path:
-    """A directory means its `spin.toml`; a manifest that does not exist is a `ManifestError`."""
+    """A directory means its `spin.toml`; a manifest that does not exist, or is not a regular
+    file of at most `MAX_CONFIG_BYTES` (a FIFO, a device: docs/security.md, "Input files"), is a
+    `ManifestError` saying which."""
     candidate = path / MANIFEST_FILE_NAME if path.is_dir() else path
-    if not candidate.is_file():
-        raise file_error(candidate, "manifest file not found")
+    try:
+        check_input(candidate, MAX_CONFIG_BYTES)
+    except FileNotFoundError:
+        raise file_error(candidate, "manifest file not found") from None
+    except OSError as err:
+        raise file_error(candidate, f"cannot read manifest: {err.strerror}") from None
     return candidate
 
 

@@ -107,3 +107,17 @@ def test_fifo_input_files(tmp_path: Path, option: str) -> None:
 def test_a_fifo_dotenv(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / ".env")
     refused("-f", str(manifest(tmp_path)), cwd=tmp_path, expect=(".env", "a FIFO"))
+
+
+def test_a_fifo_manifest(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "spin.toml")
+    for target in (tmp_path / "spin.toml", tmp_path):  # named, or found in its directory
+        refused(
+            "-f",
+            str(target),
+            expect=(str(tmp_path / "spin.toml"), "not a regular file (a FIFO)"),
+        )
+
+
+def test_a_device_manifest() -> None:
+    refused("-f", "/dev/zero", expect=("/dev/zero", "not a regular file (a character device)"))
