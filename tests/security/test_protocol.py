@@ -186,3 +186,35 @@ def test_odd_ports_in_allowed_outbound_hosts_are_manifest_errors(
     result = run_spin_py("up", "-f", str(manifest), "--listen", "127.0.0.1:0")
     assert result.returncode == 1
     assert "allowed_outbound_hosts[0]" in result.stderr and "not a valid port" in result.stderr
+
+
+def head_with(line: bytes = b"/a/json", field: bytes = b"v", count: int = 0) -> bytes:
+    """A request whose target, one header value and number of extra headers are given."""
+    extra = b"".join(b"x-h%d: 1\r\n" % i for i in range(count))
+    return (
+        b"GET "
+        + line
+        + b" HTTP/1.1\r\nHost: x\r\nx-big: "
+        + field
+        + b"\r\n"
+        + extra
+        + b"Connection: close\r\n\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("request_head", "served"),
+    [
+        (head_with(b"/a/json?" + b"q" * 8000), True),
+        (head_with(b"/a/json?" + b"q" * 8200), False),  # request line past 8,190 bytes
+        (head_with(field=b"v" * 8000), True),
+        (head_with(field=b"v" * 8200), False),  # header field past 8,190 bytes
+        (head_with(count=120), True),  # 123 header fields
+        (head_with(count=130), False),  # 133: past 128
+    ],
+    ids=["line-8000", "line-8200", "field-8000", "field-8200", "123-fields", "133-fields"],
+)
+def test_request_heads_are_bounded(echo: SpinPyProcess, request_head: bytes, served: bool) -> None:
+    # docs/security.md ("Limits", "Connections"): aiohttp's bounds, a 400 beyond them
+    status, _ = exchange(echo, request_head)
+    assert (b" 200 " in status) if served else (b" 400 " in status), status
