@@ -172,9 +172,8 @@ class CompileCache:
         known = known_file_key(path) if self._directory is not None else None
         if known is not None and self._directory is not None:  # hashed already (see `_file_keys`)
             artifact = self._directory / f"{known}{ARTIFACT_SUFFIX}"
-            cached = self._try_deserialize(artifact, label)
+            cached = self._cached(artifact, label)
             if cached is not None:
-                mark_used(artifact)
                 return cached
         data = read_input(path, MAX_COMPONENT_BYTES)
         if is_text_source(path, data[:4]):
@@ -182,9 +181,8 @@ class CompileCache:
         if self._directory is None:
             return self._compile(data, label)
         artifact = self._directory / f"{file_cache_key(path, data)}{ARTIFACT_SUFFIX}"
-        cached = self._try_deserialize(artifact, label)
+        cached = self._cached(artifact, label)
         if cached is not None:
-            mark_used(artifact)
             return cached
         component = self._compile(data, label)
         self._store(artifact, component, label)
@@ -192,14 +190,18 @@ class CompileCache:
             evict_least_recently_used(self._directory, self._max_bytes, keep=artifact)
         return component
 
-    def _try_deserialize(self, artifact: Path, label: str) -> Component | None:
+    def _cached(self, artifact: Path, label: str) -> Component | None:
+        """The component compiled in `artifact` (a use, for the LRU order), or None if there is
+        none or it is unusable (then the caller compiles again)."""
         if not artifact.is_file():
             return None
         try:
-            return Component.deserialize_file(self._engine, str(artifact))
+            component = Component.deserialize_file(self._engine, str(artifact))
         except wasmtime.WasmtimeError as err:
             log.warning("recompiling %s: cached artifact %s is unusable: %s", label, artifact, err)
             return None
+        mark_used(artifact)
+        return component
 
     def _compile(self, data: bytes, label: str) -> Component:
         with _progress(self._report, label, len(data)):
