@@ -111,10 +111,7 @@ class RequestOutbound:
         try:
             target = self._route(request)
         except OutboundError as error:
-            self._refused(request, error)
-            if body is not None:
-                release(body)
-            return FutureIncomingResponse.resolved(error_code_from(error))
+            return self._refused(request, body, error)
         if isinstance(target, ChainTarget):
             if (refused := self._too_deep(request, body)) is not None:
                 return refused
@@ -153,10 +150,7 @@ class RequestOutbound:
             depth,
             limit,
         )
-        self._refused(request, error)
-        if body is not None:
-            release(body)
-        return FutureIncomingResponse.resolved(error_code_from(error))
+        return self._refused(request, body, error)
 
     def _route(self, request: OutgoingRequest) -> NetworkTarget | ChainTarget:
         return route_outbound(
@@ -280,7 +274,11 @@ class RequestOutbound:
                 attributes[sc.SERVER_PORT] = url.port
         return start_host_span(sc.span_method(method), attributes=attributes, state=self._state)
 
-    def _refused(self, request: OutgoingRequest, error: OutboundError) -> None:
+    def _refused(
+        self, request: OutgoingRequest, body: BodyReader | None, error: OutboundError
+    ) -> FutureIncomingResponse:
+        """`request` refused before it went anywhere: an ended ERROR client span, its body
+        released, and a response future already resolved to the error-code."""
         try:
             url: yarl.URL | None = build_url(
                 request.scheme, _authority(request.authority), request.path_with_query
@@ -290,6 +288,9 @@ class RequestOutbound:
         span = self._client_span(request.method, url)
         mark_error(span, error.code, str(error))
         span.end()
+        if body is not None:
+            release(body)
+        return FutureIncomingResponse.resolved(error_code_from(error))
 
 
 # -- helpers --------------------------------------------------------------------------------
