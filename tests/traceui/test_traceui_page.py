@@ -4,7 +4,8 @@
 send it), then the page: the trace id appears in the list, and after a click the waterfall
 shows the server span, `execute_wasm_component otel-demo` beneath it and the guest's spans
 beneath that, told apart from the host's; a request sent later appears in the list
-without a reload. A screenshot goes into the test's temporary directory.
+without a reload, and the trace id filter narrows it. A screenshot goes into the test's
+temporary directory.
 """
 
 from __future__ import annotations
@@ -104,6 +105,17 @@ async def test_waterfall_shows_the_guest_spans_under_the_execute_span(
         assert send(server.base_url, "/hello", LATER) == 200
         later_row = f"#trace-list tr[data-trace-id='{LATER}']"
         await page.wait_for(f'document.querySelector("{later_row}") !== null')
+
+        # the trace id filter narrows the list to the first trace
+        await page.evaluate(
+            f"(() => {{ const f = document.querySelector('#f-trace'); f.value = '{TRACE}';"
+            " f.dispatchEvent(new Event('input')); })()"
+        )
+        listed = (
+            "JSON.stringify([...document.querySelectorAll('#trace-list tr[data-trace-id]')]"
+            ".map(r => r.dataset.traceId))"
+        )
+        await page.wait_for(f"{listed} === JSON.stringify([{TRACE!r}])")
     finally:
         await browser.close()
     assert screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
