@@ -271,7 +271,9 @@ def test_skip_build_reloads_when_the_source_changes(watch: Start, app_dir: Path)
 
 
 def test_up_options_pass_through_and_ports_stay(watch: Start, app_dir: Path) -> None:
-    server = watch(app_dir, "--component-id", "b", "-e", "X=1", "--debounce", "50")
+    server = watch(
+        app_dir, "--component-id", "b", "-e", "X=1", "--debounce", "50", "--workers", "2"
+    )
     assert get(server.base_url, "/a/")[0] == 404  # only b is served
     assert body(server, "/b/") == b"b0001"
     port = server.port
@@ -281,6 +283,7 @@ def test_up_options_pass_through_and_ports_stay(watch: Start, app_dir: Path) -> 
     finished = server.stop()
     assert finished.returncode == 0
     assert "Traceback" not in finished.stderr
+    assert "Note: spin-py watch serves from one process; --workers is ignored" in finished.stderr
 
 
 def test_editing_the_demo_apps_python_source(
