@@ -1,7 +1,8 @@
 """Host metrics reach a real OTLP/HTTP receiver: `spin-py up` (no trace UI) with
 `OTEL_EXPORTER_OTLP_ENDPOINT` set, real requests, and the receiver decoding protobuf finds
 `http.server.request.duration` with the stable HTTP attributes, the execute duration by
-outcome, active requests and key-value operation counts, from both worker processes."""
+outcome, active requests and key-value operation counts, from both worker processes. And with
+`--trace-ui` too, the UI and the receiver each get the whole trace."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from tests.support.otlp_receiver import OtlpReceiver, Received, attrs
 from tests.support.server_fixtures import SpinPyProcess
-from tests.support.traceui_support import send
+from tests.support.traceui_support import send, start_with_ui, trace_id, trace_with, wait_for
 
 HISTOGRAM_CUMULATIVE = 2
 
@@ -88,3 +89,25 @@ def test_host_metrics_are_exported_over_otlp(
     assert all(a == {"http.request.method": "GET", "url.scheme": "http"} for a, _, _ in active)
     instances = {i for _, _, i in latest_points(items, "http.server.request.duration")}
     assert len(instances) >= 1 and "None" not in instances
+
+
+def test_the_trace_ui_and_otlp_export_get_the_same_spans(
+    otlp_receiver: OtlpReceiver, spin_py_server: Callable[..., SpinPyProcess], traced_app: Path
+) -> None:
+    """The UI's span processor sits beside the OTLP exporter (docs/observability.md section 8):
+    with both on, the collector and the UI each get the whole trace, guest spans included."""
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+    server, ui = start_with_ui(spin_py_server, traced_app, "--workers", "1", env=env)
+    trace = trace_id(0xB07)
+    assert send(server.base_url, "/demo/hello", trace) == 200
+
+    shown = wait_for(lambda: trace_with(ui, trace, 6), what="the trace in the UI")
+    exported = otlp_receiver.wait_for(
+        "traces", lambda items: len([s for s in items if s.trace_id == trace]) >= 6, timeout_s=20
+    )
+    in_ui = {(s["span_id"], s["name"]) for s in shown["spans"]}
+    at_collector = {(s.span_id, s.item.name) for s in exported if s.trace_id == trace}
+    assert in_ui == at_collector
+    assert {"execute_wasm_component demo", "handle-request", "validate-quota"} <= {
+        name for _, name in in_ui
+    }
