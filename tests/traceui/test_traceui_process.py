@@ -182,3 +182,27 @@ def test_spin_py_watch_serves_the_trace_ui_too(tmp_path: Path) -> None:
     finally:
         finished = server.stop()
     assert f"trace_id={trace_id(7)}" in finished.stderr
+
+
+def test_execute_outcomes_of_real_failures_reach_the_component_table(
+    spin_py_server: Callable[..., SpinPyProcess], built_component: Callable[[str], Path]
+) -> None:
+    """Execute outcomes from real guests: a loop ended by `--request-timeout`, a trap, an
+    exit, and an allocation stopped by `--max-instance-memory`, which counts as a trap: the cap
+    refuses `memory.grow` and the guest traps on its own (Python's MemoryError); only an
+    instance whose memory is over the cap at instantiation is `out-of-memory`
+    (docs/observability.md section 9)."""
+    built_component("misbehave")
+    server, ui = start_with_ui(
+        spin_py_server, REPO / "manifests" / "misbehave", "--workers", "1",
+        "--request-timeout", "1s", "--max-instance-memory", "64MiB",
+    )  # fmt: skip
+    for path in ("/ok", "/trap", "/loop", "/alloc", "/exit1"):
+        assert send(server.base_url, path) == (200 if path == "/ok" else 500), path
+
+    def outcomes() -> dict[str, int] | None:
+        rows = get(f"{ui}/api/metrics")[1]["components"]
+        found = rows[0]["outcomes"] if rows else {}
+        return found if sum(found.values()) == 5 else None
+
+    assert wait_for(outcomes, what="five outcomes") == {"ok": 1, "trap": 2, "timeout": 1, "exit": 1}
