@@ -392,7 +392,10 @@ def _platform_settings(
     default=DEFAULT_MAX_CONCURRENT,
     show_default=True,
     metavar="N",
-    help="Requests each worker runs at once; one more is answered 503 with Retry-After.",
+    help=(
+        "Requests each worker runs at once; one more is answered 503 with Retry-After. "
+        "Self and service-chained requests may run as many again."
+    ),
 )
 @click.option(
     "--running-guests",

@@ -17,6 +17,11 @@ describing what the guest saw, so a test can tell "the host refused" from "the a
   (relative URL) or through ``http://attack.spin.internal``; when a call fails the answer is
   ``{"depth": K, "err": case}``, otherwise the inner answer is passed on. ``hold_ms=M`` makes
   every level sleep ``M`` ms before calling the next one.
+- ``.../fanout?mode=self|chain&width=W&depth=D[&n=K][&hold_ms=M]``: below depth ``D`` sends
+  ``W`` requests to itself at once (``n=K+1``), as self requests or through
+  ``attack.spin.internal``, and waits for all of them; at depth ``D`` sleeps ``M`` ms and counts
+  as one leaf. Answers ``{"leaves": L, "errors": {case: count}, "statuses": {status: count}}``
+  summed over the whole tree (errors and non-200 statuses of every level).
 - ``.../alloc?mb=N``: grows the guest's memory by ``N`` MiB (touching every page).
 - ``.../read-all``: the SDK reads the whole request body; answers its length.
 - ``.../status?code=N``: answers with status ``N`` and an empty body.
@@ -36,13 +41,15 @@ describing what the guest saw, so a test can tell "the host refused" from "the a
 - ``.../print?lines=N&size=S``: writes ``N`` lines of ``S`` bytes to stdout.
 """
 
+import asyncio
 import json
 import sys
 import time
 from urllib.parse import parse_qs
 
 from spin_sdk import http
-from spin_sdk.http import Request, Response
+from spin_sdk.http import Request, Response, send_async
+from spin_sdk.http.poll_loop import PollLoop
 from spin_sdk.wit.imports import key_value, spin_sqlite_sqlite, wasi_keyvalue_store
 from spin_sdk.wit.imports.types import Fields, OutgoingBody, OutgoingResponse, ResponseOutparam
 from spin_sdk.wit.types import Err, Ok
@@ -125,6 +132,50 @@ def loop(query: dict) -> Response:
     return Response(200, dict(JSON), inner.body)
 
 
+def fanout(query: dict) -> Response:
+    depth = int(query.get("n", "0"))
+    last = int(query.get("depth", "1"))
+    mode = query.get("mode", "chain")
+    hold_ms = int(query.get("hold_ms", "0"))
+    total = {"leaves": 0, "errors": {}, "statuses": {}}
+    if depth >= last:
+        time.sleep(hold_ms / 1000)
+        total["leaves"] = 1
+        return answer(total)
+    path = (
+        f"/fanout?mode={mode}&n={depth + 1}&depth={last}&hold_ms={hold_ms}"
+        f"&width={query.get('width', '2')}"
+    )
+    url = path if mode == "self" else f"http://{SELF_ID}.spin.internal{path}"
+
+    async def all_at_once() -> list:
+        sends = [
+            send_async(Request("GET", url, {}, None)) for _ in range(int(query.get("width", "2")))
+        ]
+        return await asyncio.gather(*sends, return_exceptions=True)
+
+    loop = PollLoop()
+    asyncio.set_event_loop(loop)
+    for result in loop.run_until_complete(all_at_once()):
+        if isinstance(result, Err):
+            case = case_name(result.value)
+            total["errors"][case] = total["errors"].get(case, 0) + 1
+        elif isinstance(result, BaseException):
+            total["errors"][type(result).__name__] = (
+                total["errors"].get(type(result).__name__, 0) + 1
+            )
+        elif result.status != 200:
+            key = str(result.status)
+            total["statuses"][key] = total["statuses"].get(key, 0) + 1
+        else:
+            inner = json.loads(result.body)
+            total["leaves"] += inner["leaves"]
+            for kind in ("errors", "statuses"):
+                for key, count in inner[kind].items():
+                    total[kind][key] = total[kind].get(key, 0) + count
+    return answer(total)
+
+
 def forward(query: dict) -> Response:
     path = "/" + query.get("to", "status")
     url = path if query.get("mode", "self") == "self" else f"http://{SELF_ID}.spin.internal{path}"
@@ -205,6 +256,8 @@ class IncomingHandler(http.IncomingHandler):
             return kv_get(query)
         if route == "loop":
             return loop(query)
+        if route == "fanout":
+            return fanout(query)
         if route == "alloc":
             return alloc(query)
         if route == "read-all":

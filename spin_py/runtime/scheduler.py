@@ -10,8 +10,12 @@ that wait overlap, up to the slot count.
 - `RequestSlots`: admission. `enter()` on the event loop takes a slot or returns None at once
   (the server then answers 503: nothing queues); the slot is freed when the guest thread is
   done with it (`Slot.leave`), not when the client goes, so a cancelled guest still running
-  until its next epoch check keeps counting. `snapshot()` tells health how many slots are held
-  and for how long.
+  until its next epoch check keeps counting. A nested call (a self or service-chained request
+  a guest of this process waits for) is not refused because client requests fill the slots,
+  which could only fail its caller; nested calls have an allowance of their own instead, as
+  many again as the limit, so that a guest fanning out requests to itself cannot start guests
+  without bound (docs/security.md, "Nested requests"). `snapshot()` tells health how many
+  slots are held and for how long.
 - `GuestScheduler`: the guest threads and the permits. A submitted call waits in a run queue
   until a permit is free; it then runs on an idle guest thread (or a new one). A guest that
   blocks keeps its thread (its wasm stack lives there) but passes the permit on. A thread
@@ -296,11 +300,13 @@ class SlotsSnapshot:
 class Slot:
     """One admitted guest call; `leave()` frees it (any thread, idempotent)."""
 
-    __slots__ = ("_left", "_owner", "started")
+    __slots__ = ("_left", "_owner", "nested", "started")
 
-    def __init__(self, owner: RequestSlots, started: float) -> None:
+    def __init__(self, owner: RequestSlots, started: float, nested: bool = False) -> None:
         self._owner = owner
         self.started = started
+        self.nested = nested
+        """Taken from the nested calls' allowance (`RequestSlots.enter(nested=True)`)."""
         self._left = False
 
     def leave(self) -> None:
@@ -310,30 +316,45 @@ class Slot:
 
 
 class RequestSlots:
-    """At most `limit` guest calls in flight (see the module docstring)."""
+    """At most `limit` guest calls in flight, plus at most `nested_limit` (default: `limit`)
+    nested calls (see the module docstring)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, nested_limit: int | None = None) -> None:
         if limit < 1:
             raise ValueError("the in-flight limit must be at least 1")
         self.limit = limit
+        self.nested_limit = limit if nested_limit is None else nested_limit
         self._lock = threading.Lock()
         self._held: set[Slot] = set()
+        self._nested = 0
         self.refused = 0
-        """Requests refused since start (`enter` returned None)."""
+        """Calls refused since start (`enter` returned None), nested ones included."""
 
     @property
     def in_flight(self) -> int:
         return len(self._held)
 
-    def enter(self, *, force: bool = False) -> Slot | None:
-        """A slot, or None when all `limit` are held. `force`: take one even past the limit
-        (a nested call its caller waits for: refusing it could only fail the caller)."""
+    @property
+    def nested_in_flight(self) -> int:
+        return self._nested
+
+    def enter(self, *, force: bool = False, nested: bool = False) -> Slot | None:
+        """A slot, or None when all `limit` are held. `nested`: a call another guest call of
+        this process waits for; it is admitted past `limit` (while it runs it counts as in
+        flight for everyone else) up to `nested_limit` nested calls in flight, then None.
+        `force`: take one in any case (a caller that cannot be refused)."""
         with self._lock:
-            if len(self._held) >= self.limit and not force:
+            if nested and not force:
+                if self._nested >= self.nested_limit:
+                    self.refused += 1
+                    return None
+            elif len(self._held) >= self.limit and not force:
                 self.refused += 1
                 return None
-            slot = Slot(self, time.monotonic())
+            slot = Slot(self, time.monotonic(), nested)
             self._held.add(slot)
+            if nested:
+                self._nested += 1
             return slot
 
     def snapshot(self, stuck_after: float) -> SlotsSnapshot:
@@ -347,4 +368,7 @@ class RequestSlots:
 
     def _leave(self, slot: Slot) -> None:
         with self._lock:
-            self._held.discard(slot)
+            if slot in self._held:
+                self._held.remove(slot)
+                if slot.nested:
+                    self._nested -= 1

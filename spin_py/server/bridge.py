@@ -19,7 +19,9 @@ of the call:
 - the guest set `err(error-code)`: `500` with an empty body and one error log line.
 
 When every request slot of the process is taken (`--max-concurrent-requests`), the request is
-answered `503` with `Retry-After` at once (`spin_py.server.overload`); nothing queues.
+answered `503` with `Retry-After` at once (`spin_py.server.overload`); nothing queues. A self
+request of this server is refused the same way only when the nested calls' allowance is used up
+(`spin_py.runtime.scheduler`).
 
 spin-py adds no header of its own (see `spin_py.server.responses`). Starting the call and
 waiting for the head is `Execution` (`spin_py.server.execution`), shared with service-chained
@@ -111,7 +113,7 @@ class WasmComponentHandler:
         self._stuck_after = stuck_after
         self._on_close = on_close
         self._calls: set[asyncio.Future[Outcome]] = set()
-        self._overload = OverloadResponder(invoker.limits.max_concurrent_requests)
+        self._overload = OverloadResponder(invoker.slots)
         chaining = InProcessChaining(invoker, components, self._calls)
         self._outbound = OutboundHost(
             client, chaining, chaining.targets, max_request_depth=max_request_depth
@@ -132,10 +134,10 @@ class WasmComponentHandler:
             log.error('component "%s" is not loaded', component_id)
             return make_response(500)
         nested = self._outbound.is_self_request(request.headers.get(SELF_REQUEST_HEADER))
-        slot = self._invoker.slots.enter(force=nested)
+        slot = self._invoker.slots.enter(nested=nested)
         if slot is None:
             record_rejected(request, component_id or "")
-            return self._overload.refuse(request)
+            return self._overload.refuse(request, nested=nested)
         state = RequestState(loaded.context, asyncio.get_running_loop())
         if nested:  # trusted: a self request of this server, with its depth and time left
             headers = request.headers

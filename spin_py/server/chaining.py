@@ -7,6 +7,11 @@ waits, so this call must not queue behind it). It sees the request as if its rou
 (`RouteMatch.for_chained`), so private components are reachable; its execute span is the
 child of the caller's client span, so the trace continues.
 
+A chained call takes a slot from the nested calls' allowance of the process
+(`spin_py.runtime.scheduler.RequestSlots`); when it is used up, the caller gets the wasi:http
+error `connection-limit-reached` at once and a rate-limited warning is logged (a guest fanning
+out requests to its own app must not start guests without bound).
+
 The response head goes back to the caller as soon as the guest sets it; the caller reads the
 body straight from the chained guest's `BodyReader` (its bounded channel gives backpressure from
 the calling guest to the chained one). A call that fails before responding gives the caller an
@@ -32,6 +37,7 @@ from spin_py.runtime.invoke import Invoker, Outcome
 from spin_py.runtime.loader import LoadedComponent
 from spin_py.server.execution import Execution, body_forbidden
 from spin_py.server.inbound import chained_incoming_request
+from spin_py.server.overload import nested_refusal_log
 from spin_py.telemetry import prepare_execute
 from spin_py.wasi.http.body import BodyAborted, BodyReader
 from spin_py.wasi.http.errors import ErrorCode
@@ -64,6 +70,7 @@ class InProcessChaining:
         self._components = components
         self._triggers = chain_triggers(components)
         self._calls = calls
+        self._refusals = nested_refusal_log(invoker.slots, "chained request(s)")
 
     @property
     def targets(self) -> frozenset[str]:
@@ -78,13 +85,29 @@ class InProcessChaining:
             raise OutboundError(
                 "destination-not-found", None, f"component '{request.component_id}' is not loaded"
             )
-        state = RequestState(loaded.context, asyncio.get_running_loop(), deadline=request.deadline)
-        state.ext(Nesting, lambda: request.nesting)
-        request.nesting.tree.add(state)  # cancelled when its client's request ends
-        prepare_execute(state, request.telemetry, request.parent)
-        match = RouteMatch.for_chained(trigger, request.path_with_query.partition("?")[0])
-        guest_request = chained_incoming_request(request, match, state)
-        execution = Execution.start(self._invoker, loaded, state, guest_request, nested=True)
+        slot = self._invoker.slots.enter(nested=True)
+        if slot is None:
+            self._refusals.count()
+            raise OutboundError(
+                "connection-limit-reached",
+                None,
+                f"{self._invoker.slots.nested_limit} nested requests are already running",
+            )
+        try:
+            state = RequestState(
+                loaded.context, asyncio.get_running_loop(), deadline=request.deadline
+            )
+            state.ext(Nesting, lambda: request.nesting)
+            request.nesting.tree.add(state)  # cancelled when its client's request ends
+            prepare_execute(state, request.telemetry, request.parent)
+            match = RouteMatch.for_chained(trigger, request.path_with_query.partition("?")[0])
+            guest_request = chained_incoming_request(request, match, state)
+            execution = Execution.start(
+                self._invoker, loaded, state, guest_request, nested=True, slot=slot
+            )
+        except BaseException:
+            slot.leave()
+            raise
         execution.track(self._calls)
         try:
             head = await execution.head()

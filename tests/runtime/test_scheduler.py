@@ -207,3 +207,20 @@ def test_request_slots_refuse_past_the_limit_and_report_stuck_calls() -> None:
     first.leave()
     assert not slots.snapshot(stuck_after=0.01).all_stuck
     assert slots.enter() is not None
+
+
+def test_nested_calls_have_an_allowance_of_their_own() -> None:
+    slots = RequestSlots(2, nested_limit=3)
+    clients = [slots.enter(), slots.enter()]
+    assert all(clients) and slots.enter() is None  # the client slots are full ...
+    nested = [slots.enter(nested=True) for _ in range(3)]
+    assert all(nested) and slots.nested_in_flight == 3  # ... nested calls still get theirs
+    assert slots.enter(nested=True) is None and slots.refused == 2
+    assert slots.in_flight == 5  # nested calls count as in flight for client requests
+    for slot in nested:
+        assert slot is not None
+        slot.leave()
+        slot.leave()  # idempotent: frees the allowance once
+    assert slots.nested_in_flight == 0 and slots.in_flight == 2
+    assert slots.enter() is None  # the clients' two slots are still held
+    assert RequestSlots(5).nested_limit == 5  # as many as the limit by default

@@ -6,12 +6,16 @@ through `http://attack.spin.internal`. The call that would go one level past
 reached) and one warning is logged. The shipped `proxy` example, fed a URL that proxies to
 itself 40 times (the original finding: one 7.7 KB request reached 8.4 GB), answers a 502 with
 `x-proxy-error: LoopDetected`. A client that gives up, or a request timeout, ends every nested
-request: the loop never reaches the depth limit afterwards.
+request: the loop never reaches the depth limit afterwards. Breadth is bounded too: a guest that
+sends many requests to itself at once, at every level (`/fanout`), gets at most as many nested
+guests running as `--max-concurrent-requests`; the rest are refused (`connection-limit-reached`
+for chained requests, a 503 for self requests) with a warning.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -117,3 +121,47 @@ def test_nested_requests_keep_the_root_deadline(
     assert status == 500 and time.monotonic() - started < 8.0  # 1.5 s + slack for busy CI
     time.sleep(10 * 0.4)
     assert REFUSED not in server.stderr_so_far()
+
+
+def _threads(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("Threads:")).split()[1])
+
+
+@pytest.mark.parametrize(
+    ("mode", "refused"), [("self", "503"), ("chain", "ConnectionLimitReached")]
+)
+def test_the_breadth_is_bounded(
+    spin_py_server: Start, manifest: Path, tmp_path: Path, mode: str, refused: str
+) -> None:
+    """4 requests at once at each of 2 levels would run 20 nested guests (1 + 4 + 16 threads
+    and instances; 4 at once, 4 levels deep made 340 threads and 3.4 GB before the allowance);
+    with `--max-concurrent-requests 4` at most 4 nested guests run at a time."""
+    server = start(
+        spin_py_server, manifest, tmp_path, "--workers", "1", "--max-concurrent-requests", "4"
+    )
+    pid = server.process.pid
+    idle = _threads(pid)
+    peak = [idle]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _threads(pid))
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        answer = json_call(server.base_url, f"/fanout?mode={mode}&width=4&depth=2&hold_ms=500")
+    finally:
+        done.set()
+        sampler.join()
+    refusals = answer["statuses"] if mode == "self" else answer["errors"]
+    assert set(refusals) == {refused} and refusals[refused] >= 4, answer
+    # 16 leaves without the bound; with it, a leaf needs a slot beside its running parent's.
+    assert answer["leaves"] + refusals[refused] <= 20 and answer["leaves"] <= 12, answer
+    # The root's guest thread and at most 4 nested ones (plus 3 for the host's own helpers).
+    assert peak[0] - idle <= 1 + 4 + 3, (idle, peak[0])
+    wait_for_log(server, "too many nested requests")
+    assert call(server.base_url, "/status?code=204")[0] == 204
