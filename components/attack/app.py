@@ -22,6 +22,9 @@ describing what the guest saw, so a test can tell "the host refused" from "the a
   ``attack.spin.internal``, and waits for all of them; at depth ``D`` sleeps ``M`` ms and counts
   as one leaf. Answers ``{"leaves": L, "errors": {case: count}, "statuses": {status: count}}``
   summed over the whole tree (errors and non-200 statuses of every level).
+- ``.../hoard?n=N&entries=E&vlen=L[&keep=0]``: builds a ``fields`` of ``E`` entries with
+  ``L``-byte values and makes ``N`` clones of it, holding every clone (``keep=0``: dropping
+  each at once); ``ok`` is ``N``. With ``entries=0`` the clones are empty (many small handles).
 - ``.../alloc?mb=N``: grows the guest's memory by ``N`` MiB (touching every page).
 - ``.../read-all``: the SDK reads the whole request body; answers its length.
 - ``.../status?code=N``: answers with status ``N`` and an empty body.
@@ -176,6 +179,21 @@ def fanout(query: dict) -> Response:
     return answer(total)
 
 
+def hoard(query: dict) -> Response:
+    value = b"v" * int(query.get("vlen", "0"))
+    entries = [(f"x{i}", value) for i in range(int(query.get("entries", "1")))]
+    source = Fields.from_list(entries)
+    keep = query.get("keep", "1") != "0"
+    held = []
+    for _ in range(int(query.get("n", "1"))):
+        clone = source.clone()
+        if keep:
+            held.append(clone)
+        else:
+            clone.__exit__(None, None, None)  # drops the handle now
+    return answer({"ok": int(query.get("n", "1"))})
+
+
 def forward(query: dict) -> Response:
     path = "/" + query.get("to", "status")
     url = path if query.get("mode", "self") == "self" else f"http://{SELF_ID}.spin.internal{path}"
@@ -256,6 +274,8 @@ class IncomingHandler(http.IncomingHandler):
             return kv_get(query)
         if route == "loop":
             return loop(query)
+        if route == "hoard":
+            return hoard(query)
         if route == "fanout":
             return fanout(query)
         if route == "alloc":

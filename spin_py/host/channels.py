@@ -239,7 +239,9 @@ class ByteChannel(OutputStream):
     before the abort. The writer wakes the loop only when the reader is waiting (the buffer went
     from empty to non-empty, or the writer side ended), never per chunk; the reader wakes a
     guest only when it frees room in a full buffer. At most `capacity` bytes are buffered, plus
-    the one batch the reader holds.
+    the one batch the reader holds. Buffered bytes are charged to the request's `HostBudget`
+    (a guest may own many bodies that nobody reads yet) and refunded when the reader takes them
+    or they are dropped.
 
     `close_reader()` says nobody will read any more (the client went away, the request is over):
     buffered bytes are dropped and the guest's next call reports `failure` once (as
@@ -249,6 +251,7 @@ class ByteChannel(OutputStream):
 
     def __init__(self, state: RequestState, capacity: int = DEFAULT_CAPACITY) -> None:
         self._state = state
+        self._budget = state.table.budget
         self._capacity = capacity
         self._lock = threading.Lock()
         self._buffer = bytearray()
@@ -332,6 +335,7 @@ class ByteChannel(OutputStream):
                 if self._buffer:
                     was_full = len(self._buffer) >= self._capacity
                     batch, self._buffer = self._buffer, bytearray()
+                    self._budget.refund(len(batch))
                     break
                 if self._aborted is not None:
                     raise self._aborted
@@ -352,6 +356,7 @@ class ByteChannel(OutputStream):
             if self._buffer:
                 was_full = len(self._buffer) >= self._capacity
                 batch, self._buffer = self._buffer, bytearray()
+                self._budget.refund(len(batch))
                 finished = self._finished
             elif self._aborted is not None:
                 raise self._aborted
@@ -370,6 +375,7 @@ class ByteChannel(OutputStream):
             self._discard = discard_writes
             if failure is not None and self._failure is None and not self.ended:
                 self._failure = failure
+            self._budget.refund(len(self._buffer))
             self._buffer.clear()
             waiter, self._waiter = self._waiter, None
         self._wake(waiter)
@@ -386,6 +392,7 @@ class ByteChannel(OutputStream):
         """Under the lock: take `data`; returns the reader's waiter to wake, if it waits."""
         if self._discard or not data:
             return None
+        self._budget.charge(len(data), "an outgoing body")
         self._buffer += data
         self.bytes_written += len(data)
         waiter, self._waiter = self._waiter, None

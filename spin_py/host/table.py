@@ -9,6 +9,11 @@ Every WIT resource the host defines gets a `ResourceKind` (a stable integer tag,
 - `drop(rep)` is what the resource destructor registered with the linker calls.
 
 Misuse (unknown handle, wrong resource type) raises `HostTrap`: the guest call traps.
+
+What a guest makes the host hold is bounded per request (docs/security.md, "Memory"): at most
+`MAX_LIVE_HANDLES` live handles (one more traps), and a `HostBudget` of `MAX_HOST_BYTES` for the
+host objects whose size the guest chooses (`fields` it builds, bytes buffered in its outgoing
+bodies), charged by those objects and refunded when they shrink or go.
 """
 
 from __future__ import annotations
@@ -34,6 +39,41 @@ class HostTrap(Exception):
 
 class DeadlineExceeded(HostTrap):
     """A blocking host call gave up: the request deadline passed or the request was cancelled."""
+
+
+MAX_LIVE_HANDLES = 10_000
+"""Live handles one request may hold at once; guests hold tens (docs/security.md, "Memory")."""
+
+MAX_HOST_BYTES = 64 * 1024 * 1024
+"""Bytes of guest-sized host objects one request may hold at once (see `HostBudget`)."""
+
+
+class HostBudget:
+    """Bytes the host holds for one request's guest-sized objects. Thread-safe: the guest
+    thread charges, the event loop refunds (a body batch it took)."""
+
+    __slots__ = ("_lock", "limit", "used")
+
+    def __init__(self, limit: int = MAX_HOST_BYTES) -> None:
+        self.limit = limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def charge(self, size: int, what: str) -> None:
+        """Account `size` more bytes (negative: fewer) for `what`; traps past `limit`."""
+        with self._lock:
+            used = max(0, self.used + size)
+            if size > 0 and used > self.limit:
+                raise HostTrap(
+                    f"{what}: the request's host objects would hold {used} bytes, over the "
+                    f"host limit of {self.limit} bytes per request"
+                )
+            self.used = used
+
+    def refund(self, size: int) -> None:
+        """`size` bytes are no longer held."""
+        with self._lock:
+            self.used = max(0, self.used - size)
 
 
 class GuestExit(HostTrap):
@@ -88,9 +128,18 @@ class ResourceTable:
 
     _entries: dict[int, _Entry] = field(default_factory=dict)
     _next: int = 1
+    budget: HostBudget = field(default_factory=HostBudget)
+    """Bytes of guest-sized host objects of this request (see `HostBudget`)."""
+    max_handles: int = MAX_LIVE_HANDLES
 
     def push(self, obj: object, kind: ResourceKind) -> ResourceHost:
-        """Store `obj` and return an owned handle of `kind` for the guest."""
+        """Store `obj` and return an owned handle of `kind` for the guest; traps when the
+        request already holds `max_handles` live handles."""
+        if len(self._entries) >= self.max_handles:
+            raise HostTrap(
+                f"too many live resources: the guest holds {len(self._entries)} handles, the "
+                f"host limit per request (a new {kind.name} was refused)"
+            )
         rep = self._next
         self._next += 1
         self._entries[rep] = _Entry(obj, kind)

@@ -399,3 +399,24 @@ def test_splice_moves_what_the_source_has(state: RequestState) -> None:
     assert out.splice(src, 100) == 1
     with pytest.raises(StreamClosed):
         out.splice(src, 100)
+
+
+def test_buffered_bytes_are_charged_to_the_request_budget(
+    lt: LoopThread, state: RequestState
+) -> None:
+    budget = state.table.budget
+    first, second = ByteChannel(state, capacity=8), ByteChannel(state, capacity=8)
+    first.write(b"12345")
+    second.write(b"123")
+    assert budget.used == 8
+    assert lt.run(first.read()) == b"12345"  # the reader took them: refunded
+    assert budget.used == 3
+    second.close_reader()  # dropped unread: refunded
+    assert budget.used == 0
+    budget.limit = 6
+    third = ByteChannel(state, capacity=8)
+    third.write(b"123456")
+    with pytest.raises(HostTrap, match=r"an outgoing body: .* over the host limit of 6 bytes"):
+        third.write(b"7")
+    assert third.read_nowait() == (b"123456", False) and budget.used == 0
+    third.write(b"7")  # room in the budget again

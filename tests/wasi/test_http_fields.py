@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from spin_py.host.table import HostTrap
+from spin_py.host.table import HostBudget, HostTrap
 from spin_py.wasi.http.fields import (
     FORBIDDEN_HEADERS,
     MAX_FIELDS_SIZE,
@@ -189,3 +189,23 @@ def test_valid_name(name: str, ok: bool) -> None:
 )
 def test_valid_value(value: bytes, ok: bool) -> None:
     assert valid_value(value) is ok
+
+
+def test_guest_built_fields_are_charged_while_held() -> None:
+    budget = HostBudget(limit=1000)
+    fields = Fields.from_guest([("a", b"1" * 100)]).charge_to(budget)
+    charged = budget.used
+    assert charged == 1 + 100 + 32  # name, value and the per-entry overhead
+    fields.append("b", b"2")
+    assert budget.used == charged + 1 + 1 + 32
+    fields.delete("a")  # shrinking refunds
+    assert budget.used == 34
+    clone = fields.clone().charge_to(budget)
+    assert budget.used == 68
+    with pytest.raises(HostTrap, match="over the host limit of 1000 bytes"):
+        fields.set("c", [b"x" * 1000])
+    assert fields.entries() == [("b", b"2")]  # unchanged by the refused growth
+    clone.on_drop()  # the guest dropped it
+    fields.on_drop()
+    assert budget.used == 0
+    assert Fields.from_guest([("b", b"2")]) == fields  # the budget is not part of equality

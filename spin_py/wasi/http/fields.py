@@ -10,7 +10,11 @@ hand them to guests), and answers the WIT methods. The rules are wasmtime's:
 - fields handed out as children of a request, response or trailers future are immutable
   (`header-error.immutable`); `clone` gives a mutable copy;
 - a mutable map holds at most `MAX_FIELDS_SIZE` bytes (names, values and a per-entry overhead);
-  growing past it traps, as wasmtime does for wasi:http 0.2.
+  growing past it traps, as wasmtime does for wasi:http 0.2;
+- a map the guest built (`new`, `from-list`, `clone`) is charged, by its accounted size, to its
+  request's `HostBudget` (`charge_to`) while the guest holds it or moved it into another host
+  object, and refunded when the guest drops it: thousands of large maps trap instead of filling
+  host memory (docs/security.md, "Memory").
 
 Checks run in that order: syntax, forbidden, immutable, size. Lookups with an invalid name find
 nothing instead of failing. Pure Python: no wasmtime here.
@@ -23,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from spin_py.host.table import HostTrap
+from spin_py.host.table import HostBudget, HostTrap
 
 __all__ = [
     "FORBIDDEN_HEADERS",
@@ -97,6 +101,7 @@ class Fields:
     mutable: bool = True
     forbidden: frozenset[str] = FORBIDDEN_HEADERS
     _size: int = 0
+    _budget: HostBudget | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_guest(
@@ -119,6 +124,19 @@ class Fields:
     def view(self) -> Fields:
         """An immutable child sharing this map's entries (for `headers()` getters)."""
         return Fields(self._entries, mutable=False, forbidden=self.forbidden, _size=self._size)
+
+    def charge_to(self, budget: HostBudget) -> Fields:
+        """Charge this map's size to `budget`, and its growth from now on (a map the guest
+        built); traps when the budget is spent. Returns self."""
+        budget.charge(self._size, "fields")
+        self._budget = budget
+        return self
+
+    def on_drop(self) -> None:
+        """The guest dropped its handle: refund what this map was charged."""
+        if self._budget is not None:
+            self._budget.refund(self._size)
+            self._budget = None
 
     def freeze(self) -> None:
         """Make this map immutable (it was moved into a request, response or trailers)."""
@@ -156,9 +174,8 @@ class Fields:
         self._check_value(value)
         self._check_mutable()
         size = self._size + _entry_size(key, value)
-        self._check_size(size)
+        self._resize(size)
         self._entries.append((key, bytes(value)))
-        self._size = size
 
     def entries(self) -> list[tuple[str, bytes]]:
         """Every `(name, value)` pair in order."""
@@ -188,13 +205,14 @@ class Fields:
         if not self.mutable:
             raise HeaderError("immutable")
 
-    @staticmethod
-    def _check_size(size: int) -> None:
+    def _resize(self, size: int) -> None:
+        """Check and account the map's new size (before changing the entries)."""
         if size > MAX_FIELDS_SIZE:
             raise HostTrap(f"fields exceed the host limit of {MAX_FIELDS_SIZE} bytes")
+        if self._budget is not None:
+            self._budget.charge(size - self._size, "fields")
+        self._size = size
 
     def _replace(self, entries: list[tuple[str, bytes]]) -> None:
-        size = sum(_entry_size(n, v) for n, v in entries)
-        self._check_size(size)
+        self._resize(sum(_entry_size(n, v) for n, v in entries))
         self._entries[:] = entries
-        self._size = size

@@ -27,7 +27,8 @@ def lower_header_error(error: HeaderError) -> Variant:
 
 
 def _new(store: Store) -> Any:
-    return current().table.push(Fields(), FIELDS)
+    table = current().table
+    return table.push(Fields().charge_to(table.budget), FIELDS)
 
 
 def _from_list(store: Store, entries: list[tuple[str, bytes]]) -> Any:
@@ -35,7 +36,8 @@ def _from_list(store: Store, entries: list[tuple[str, bytes]]) -> Any:
         fields = Fields.from_guest(entries)
     except HeaderError as error:
         return shapes.FIELDS_RESULT.err(lower_header_error(error))
-    return shapes.FIELDS_RESULT.ok(current().table.push(fields, FIELDS))
+    table = current().table
+    return shapes.FIELDS_RESULT.ok(table.push(fields.charge_to(table.budget), FIELDS))
 
 
 def _get(store: Store, self: Any, name: str) -> list[bytes]:
@@ -78,7 +80,8 @@ def _entries(store: Store, self: Any) -> list[tuple[str, bytes]]:
 
 
 def _clone(store: Store, self: Any) -> Any:
-    return current().table.push(fields_of(store, self).clone(), FIELDS)
+    table = current().table
+    return table.push(fields_of(store, self).clone().charge_to(table.budget), FIELDS)
 
 
 FUNCS: dict[str, HostFunc] = {
