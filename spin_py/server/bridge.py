@@ -220,9 +220,12 @@ async def _stream(
         _cut(request, execution, str(aborted))
         return response
     except Exception as exc:  # the client went away: its guest is cancelled
+        # One line per request: a guest still running reports its own end if it fails because
+        # of this ("request cancelled: ..."), so the hang-up itself is then a debug line.
+        level = logging.INFO if execution.call.done() else logging.DEBUG
         execution.cancel()
         body.close(ErrorCode.connection_terminated())
-        _cut(request, execution, f"the client went away ({describe(exc)})", logging.INFO)
+        _cut(request, execution, f"the client went away ({describe(exc)})", level)
         return response
     trailers = body.trailers
     if trailers is not None and len(trailers):
