@@ -20,6 +20,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.support.otlp_receiver import OtlpReceiver, Received, otlp_receiver  # noqa: F401  (fixture)
 from tests.support.outbound_support import write_manifest
 from tests.support.server_fixtures import SpinPyProcess
 
@@ -131,9 +132,10 @@ async def test_client_hanging_up_cancels_its_guest(spin_py_server: Start) -> Non
     with held_connection(server, get_head("/sleep?ms=60000")):
         await asyncio.sleep(0.5)
     await wait_for_text(server, "request cancelled while blocked in a host call", timeout=10)
+    seen = server.stderr_so_far().count("request was cancelled")  # a new line must follow
     with held_connection(server, get_head("/loop")):
         await asyncio.sleep(0.5)
-    await wait_for_text(server, "request was cancelled", timeout=10)
+    await wait_for_count(server, "request was cancelled", seen + 1, timeout=10)
     status, _, body = await fetch(f"{server.base_url}/ok")
     assert (status, body) == (200, b"ok")
 
@@ -169,6 +171,41 @@ async def test_overload_is_a_503_and_health_reports_stuck_guests(spin_py_server:
     status, _, body = await fetch(f"{server.base_url}/ok")
     assert (status, body) == (200, b"ok")
     assert "overloaded: refused 1 request(s) with 503" in server.stderr_so_far()
+
+
+async def test_an_overload_refusal_is_marked_on_its_server_span(
+    spin_py_server: Start,
+    otlp_receiver: OtlpReceiver,  # noqa: F811  (the fixture imported above)
+) -> None:
+    """The 503 of a request past `--max-concurrent-requests` is counted on its server span
+    (`spin_py.overload`, `spin_py.max_concurrent_requests`); a served request's span is not."""
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "50"}
+    server = await asyncio.to_thread(
+        spin_py_server, MISBEHAVE, "--workers", "1", "--max-concurrent-requests", "1",
+        env=env, timeout=120,
+    )  # fmt: skip
+    with held_connection(server, get_head("/loop")):
+        await asyncio.sleep(0.5)  # the looping guest holds the only slot
+        status, headers, _ = await fetch(f"{server.base_url}/ok")
+        assert (status, headers.get("Retry-After")) == (503, "1")
+    await wait_for_text(server, "request was cancelled")
+    await asyncio.sleep(0.5)  # its thread gives the slot back
+    status, _, _ = await fetch(f"{server.base_url}/ok")
+    assert status == 200
+    assert (await asyncio.to_thread(server.stop)).returncode == 0
+
+    def server_spans(items: list[Received]) -> list[Received]:
+        return [s for s in items if s.attributes.get("url.path") == "/ok"]
+
+    spans = await asyncio.to_thread(
+        otlp_receiver.wait_for, "traces", lambda items: len(server_spans(items)) >= 2
+    )
+    by_status = {
+        s.attributes["http.response.status_code"]: s.attributes for s in server_spans(spans)
+    }
+    assert by_status[503]["spin_py.overload"] is True
+    assert by_status[503]["spin_py.max_concurrent_requests"] == 1
+    assert "spin_py.overload" not in by_status[200]
 
 
 @pytest.mark.parametrize(
