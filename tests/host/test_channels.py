@@ -218,23 +218,26 @@ def test_write_past_the_permit_traps(state: RequestState) -> None:
 
 
 def test_blocking_write_and_flush_waits_only_for_room(lt: LoopThread, state: RequestState) -> None:
+    """No timing bound: a first write that waited for a reader would fail at the state's 10 s
+    deadline (nobody reads until `go`); the second returns only once the reader made room."""
     channel = ByteChannel(state, capacity=4)
+    go = threading.Event()
 
-    async def slow_reader() -> bytes:
-        await asyncio.sleep(0.1)
+    async def reader() -> bytes:
+        await asyncio.to_thread(go.wait)
         out = bytearray()
         while (batch := await channel.read()) is not None:
             out += batch
         return bytes(out)
 
-    reader = asyncio.run_coroutine_threadsafe(slow_reader(), lt.loop)
-    started = time.monotonic()
-    channel.blocking_write_and_flush(b"0123")  # fits: returns at once
-    assert time.monotonic() - started < 0.09
+    reading = asyncio.run_coroutine_threadsafe(reader(), lt.loop)
+    channel.blocking_write_and_flush(b"0123")  # fits: returns with nobody reading
+    assert channel.buffered == 4 and not go.is_set()
+    threading.Timer(0.1, go.set).start()
     channel.blocking_write_and_flush(b"456789")  # the buffer is full: waits for the reader
-    assert time.monotonic() - started >= 0.09
+    assert go.is_set()
     channel.finish()
-    assert reader.result(5) == b"0123456789"
+    assert reading.result(5) == b"0123456789"
 
 
 def test_flush_completes_once_buffered(state: RequestState) -> None:
