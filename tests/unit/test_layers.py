@@ -36,6 +36,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         | {"host", "manifest", "errors"}
     ),
     "build": frozenset({"config", "manifest", "errors"}),
+    "log_limits": frozenset(),
 }
 """What each layer package may import besides itself ("" is `spin_py` itself: its version).
 Packages not listed (server, cli, watch) sit on top of these and may import any of them
