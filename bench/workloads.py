@@ -1,4 +1,4 @@
-"""The workloads of docs/performance.md (W1-W6, see Method), each against its peers, same run.
+"""The workloads of docs/performance.md (W1-W7, see Method), each against its peers, same run.
 
 Every workload returns a `Section`: raw rows (one per server and URL) and the ratios the spec
 sets targets for. A server that fails to start or serve becomes a row with an `error`, so one
