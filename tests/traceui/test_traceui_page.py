@@ -94,6 +94,22 @@ async def test_waterfall_shows_the_guest_spans_under_the_execute_span(
         assert TRACE in header and "4 from the guest" in header
         assert await page.evaluate("location.hash") == f"#trace={TRACE}"
 
+        # a clicked span shows its kind, status, attributes, events and links
+        async def detail_of(name: str) -> str:
+            await page.evaluate(
+                f"document.querySelector(\"#waterfall .span-row[data-name='{name}']\").click()"
+            )
+            await page.wait_for(
+                f"document.querySelector('#span-detail h3').textContent === '{name}'"
+            )
+            return str(await page.evaluate("document.querySelector('#span-detail').textContent"))
+
+        loaded = await detail_of("load-profile")
+        assert "INTERNAL" in loaded and "profile.id42" in loaded and "cache-miss" in loaded
+        assert "cache.keyprofile:42" in loaded
+        assert f"span {by_name['load-profile']['id']}" in await detail_of("render")  # its link
+        assert "ERROR: quota exceeded for profile 42" in await detail_of("validate-quota")
+
         await page.evaluate("document.querySelector('#tab-metrics').click()")
         await page.wait_for(
             "[...document.querySelectorAll('#m-routes tbody tr')]"
