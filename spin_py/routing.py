@@ -178,7 +178,12 @@ class Router:
     def __init__(self, routes: Sequence[_Route]) -> None:
         self._routes = tuple(routes)
         self._plain = {r.route: r for r in self._routes if r.is_plain}
-        self._patterns = tuple(r for r in self._routes if not r.is_plain)
+        # Best precedence first, so the first match is the best. Two routes of equal rank never
+        # match the same path (they would have the same shape, which `build` deduplicates), and
+        # the sort is stable, so declaration order still breaks any tie.
+        self._patterns = tuple(
+            sorted((r for r in self._routes if not r.is_plain), key=_rank, reverse=True)
+        )
 
     @classmethod
     def build(cls, triggers: Sequence[HttpTrigger]) -> Router:
@@ -211,19 +216,19 @@ class Router:
         plain = self._plain.get("/" + "/".join(segs))
         if plain is not None:
             return plain.to_match("", ())
-        best: tuple[tuple[int, ...], RouteMatch] | None = None
         for candidate in self._patterns:
             found = candidate.match(path, segs)
-            if found is None:
-                continue
-            rank = candidate.rank
-            if best is None or rank > best[0]:
-                best = (rank, found)
-        return None if best is None else best[1]
+            if found is not None:
+                return found
+        return None
 
     def routes(self) -> list[tuple[HttpTrigger, str, bool]]:
         """`(trigger, normalized route, is_wildcard)` per routable trigger, in declaration order."""
         return [(r.trigger, r.route, r.wildcard) for r in self._routes]
+
+
+def _rank(route: _Route) -> tuple[int, ...]:
+    return route.rank
 
 
 def _log_duplicates(replaced: list[tuple[_Route, _Route]]) -> None:

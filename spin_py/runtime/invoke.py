@@ -25,10 +25,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import wasmtime
-from wasmtime.component import Linker
+from wasmtime.component import Linker, ResourceHost
 
 from spin_py.host.state import RequestState, bind
 from spin_py.host.table import DeadlineExceeded, GuestExit, HostTrap
@@ -51,6 +50,7 @@ from spin_py.runtime.scheduler import (
     Slot,
 )
 from spin_py.runtime.store_limits import apply_store_limits
+from spin_py.runtime.wasmtime_patches import call_with_resources
 from spin_py.telemetry.execute import execute_span_for, record_outcome, record_trap
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,9 @@ CLOSE_TIMEOUT = 10.0
 """Seconds `Invoker.close` waits for interrupted guest calls to end (one epoch slice is
 normally enough; a host call that does not wait through `RequestState` may take longer)."""
 
-MakeArgs = Callable[[RequestState], tuple[Any, ...]]
-"""Builds the handler's arguments in the worker thread (e.g. pushes the request handles)."""
+MakeArgs = Callable[[RequestState], tuple[ResourceHost, ...]]
+"""Builds the handler's arguments in the worker thread: the request's resource handles (the
+handler takes only resources and returns nothing, as `wasi:http/incoming-handler.handle`)."""
 
 
 class OutcomeKind(enum.Enum):
@@ -321,7 +322,7 @@ class Invoker:
         else:
             self._interrupter.arm(warm.store, state.deadline)
         try:
-            warm.handle(warm.store, *make_args(state))
+            call_with_resources(warm.handle, warm.store, *make_args(state))
             warm.handle.post_return(warm.store)
         except Exception as err:
             return classify_call_error(err, state), warm

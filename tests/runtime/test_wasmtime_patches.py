@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import wasmtime
-from wasmtime.component import Component, FuncType, Linker
+from wasmtime.component import Component, FuncType, Linker, ResourceHost, ResourceType
 
 from spin_py.errors import SpinPyError
 from spin_py.runtime import wasmtime_patches
@@ -213,7 +213,7 @@ def test_memoized_types_still_lower_and_lift_values() -> None:
 
 LATE_INSTALL = """
 import wasmtime
-from wasmtime.component import Component, FuncType, Linker
+from wasmtime.component import Component, FuncType, Linker, ResourceHost, ResourceType
 
 from spin_py.errors import SpinPyError
 from spin_py.runtime import wasmtime_patches
@@ -262,3 +262,51 @@ def test_install_after_a_linker_exists() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+# A guest exporting `take: func(t: own<thing>)` (drops the handle it gets, which runs the host's
+# destructor with its rep) and `num: func(x: u32)`, for fix 6 (`call_with_resources`).
+RESOURCES_WAT = """
+(component
+  (import "test:host/things" (instance $h
+    (export "thing" (type (sub resource)))
+    (export "other" (type (sub resource)))))
+  (alias export $h "thing" (type $thing))
+  (core func $drop (canon resource.drop $thing))
+  (core module $m
+    (import "h" "drop" (func $drop (param i32)))
+    (func (export "take") (param i32) (call $drop (local.get 0)))
+    (func (export "num") (param i32)))
+  (core instance $ci (instantiate $m (with "h" (instance (export "drop" (func $drop))))))
+  (func $take (param "t" (own $thing)) (canon lift (core func $ci "take")))
+  (func $num (param "x" u32) (canon lift (core func $ci "num")))
+  (export "take" (func $take))
+  (export "num" (func $num))
+)
+"""
+
+
+def test_the_handler_is_called_with_resources_lowered_directly() -> None:
+    wasmtime_patches.install()
+    engine = get_engine()
+    dropped: list[int] = []
+    thing, other = ResourceType.host(9101), ResourceType.host(9102)
+    linker = Linker(engine)
+    with linker.root() as root, root.add_instance("test:host/things") as instance:
+        instance.add_resource("thing", thing, lambda _s, rep: dropped.append(rep))
+        instance.add_resource("other", other, lambda _s, rep: None)
+    store = wasmtime.Store(engine)
+    store.set_epoch_deadline(NO_DEADLINE_TICKS)
+    guest = linker.instantiate(store, Component(engine, RESOURCES_WAT))
+    take, num = guest.get_func(store, "take"), guest.get_func(store, "num")
+    assert take is not None and num is not None
+    wasmtime_patches.call_with_resources(take, store, ResourceHost.own(42, 9101))
+    take.post_return(store)
+    assert dropped == [42]  # the guest got our handle and dropped it
+    # wasmtime still type-checks: another resource type, or a parameter that is no resource,
+    # fails the call instead of reaching the guest.
+    with pytest.raises(wasmtime.WasmtimeError):
+        wasmtime_patches.call_with_resources(take, store, ResourceHost.own(7, 9102))
+    with pytest.raises(wasmtime.WasmtimeError):
+        wasmtime_patches.call_with_resources(num, store, ResourceHost.own(8, 9101))
+    assert dropped == [42]
