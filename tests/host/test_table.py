@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -46,16 +47,23 @@ def test_the_budget_traps_past_its_limit_and_refunds() -> None:
 
 
 def test_the_budget_is_safe_across_threads() -> None:
+    """The guest thread charges while the loop refunds. Switching threads every microsecond
+    makes an unlocked read-modify-write lose updates (checked: without the lock this fails)."""
     budget = HostBudget(limit=10**9)
 
     def churn() -> None:
-        for _ in range(10_000):
+        for _ in range(20_000):
             budget.charge(3, "x")
             budget.refund(3)
 
     threads = [threading.Thread(target=churn) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
     assert budget.used == 0
