@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Literal
 
 from spin_py.errors import ManifestError
@@ -181,9 +182,8 @@ class Router:
         # Best precedence first, so the first match is the best. Two routes of equal rank never
         # match the same path (they would have the same shape, which `build` deduplicates), and
         # the sort is stable, so declaration order still breaks any tie.
-        self._patterns = tuple(
-            sorted((r for r in self._routes if not r.is_plain), key=_rank, reverse=True)
-        )
+        patterns = (r for r in self._routes if not r.is_plain)
+        self._patterns = tuple(sorted(patterns, key=attrgetter("rank"), reverse=True))
 
     @classmethod
     def build(cls, triggers: Sequence[HttpTrigger]) -> Router:
@@ -225,10 +225,6 @@ class Router:
     def routes(self) -> list[tuple[HttpTrigger, str, bool]]:
         """`(trigger, normalized route, is_wildcard)` per routable trigger, in declaration order."""
         return [(r.trigger, r.route, r.wildcard) for r in self._routes]
-
-
-def _rank(route: _Route) -> tuple[int, ...]:
-    return route.rank
 
 
 def _log_duplicates(replaced: list[tuple[_Route, _Route]]) -> None:
